@@ -1,0 +1,219 @@
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .querysets import SessionQuerySet
+
+meeting_link_validator = URLValidator(schemes=["http", "https"])
+
+
+class Specialization(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class InstructorQualificationQuerySet(models.QuerySet):
+    def active_on(self, day: date) -> "InstructorQualificationQuerySet":
+        return self.filter(valid_from__lte=day).filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gte=day)
+        )
+
+
+class InstructorQualification(models.Model):
+    instructor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="qualifications"
+    )
+    specialization = models.ForeignKey(
+        Specialization, on_delete=models.PROTECT, related_name="qualifications"
+    )
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+
+    objects = InstructorQualificationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
+                name="qualification_valid_until_after_valid_from",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instructor}: {self.specialization}"
+
+
+class Semester(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=120)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    location = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    master_instructor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="mastered_semesters"
+    )
+
+    class Meta:
+        ordering = ["-start_date", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")), name="semester_end_on_or_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The semester cannot end before it starts."})
+
+
+class Group(models.Model):
+    name = models.CharField(max_length=120)
+    semester = models.ForeignKey(Semester, on_delete=models.PROTECT, related_name="groups")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="study_groups"
+    )
+
+    class Meta:
+        ordering = ["semester", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["semester", "name"], name="group_name_unique_in_semester"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.semester.code} / {self.name}" if self.semester_id else self.name
+
+
+class Session(models.Model):
+    class SessionType(models.TextChoices):
+        ON_SITE = "on_site", "On site"
+        VIRTUAL = "virtual", "Virtual"
+        HYBRID = "hybrid", "Hybrid"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CANCELLED = "cancelled", "Cancelled"
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    semester = models.ForeignKey(Semester, on_delete=models.PROTECT, related_name="sessions")
+    instructor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="taught_sessions"
+    )
+    group = models.ForeignKey(
+        Group, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions"
+    )
+    target_specialization = models.ForeignKey(
+        Specialization, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions"
+    )
+    mixed_specialization = models.BooleanField(default=False)
+    session_type = models.CharField(
+        max_length=16, choices=SessionType.choices, default=SessionType.ON_SITE
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    date_start = models.DateTimeField()
+    date_end = models.DateTimeField()
+    capacity = models.PositiveIntegerField(default=20)
+    credit_cost = models.PositiveIntegerField(default=1)
+    location = models.CharField(max_length=200, blank=True)
+    meeting_link = models.URLField(max_length=500, blank=True, validators=[meeting_link_validator])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["date_start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1), name="session_capacity_at_least_one"
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_cost__gte=0), name="session_credit_cost_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(date_end__gt=F("date_start")), name="session_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(session_type="virtual") | Q(meeting_link=""),
+                name="session_meeting_link_only_when_virtual",
+            ),
+        ]
+        indexes = [
+            # Semester lists and the student catalogue: WHERE semester_id = ? ORDER BY date_start.
+            models.Index(fields=["semester", "date_start"], name="session_semester_start_idx"),
+            # "My sessions" and the instructor filter: WHERE instructor_id = ? ORDER BY date_start.
+            models.Index(fields=["instructor", "date_start"], name="session_instructor_start_idx"),
+            # Every paginated list: ORDER BY date_start, id LIMIT/OFFSET over the ids only.
+            models.Index(fields=["date_start", "id"], name="session_start_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> "Session":
+        instance = super().from_db(db, field_names, values)
+        # Remembered so that clean() can tell a link kept from before a type change
+        # (cleared silently) from a link newly given for a non-virtual type (an error).
+        instance._loaded_meeting_link = instance.__dict__.get("meeting_link")
+        return instance
+
+    @property
+    def is_virtual(self) -> bool:
+        return self.session_type == self.SessionType.VIRTUAL
+
+    def has_started(self, now: Any = None) -> bool:
+        return (now or timezone.now()) >= self.date_start
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.date_start and self.date_end and self.date_end <= self.date_start:
+            errors["date_end"] = "The session must end after it starts."
+        if self.capacity is not None and self.capacity < 1:
+            errors["capacity"] = "Capacity must be at least 1."
+        if self.semester_id:
+            semester = self.semester
+            if self.date_start and timezone.localdate(self.date_start) < semester.start_date:
+                errors["date_start"] = (
+                    f"The session must start within semester {semester.code} "
+                    f"({semester.start_date} to {semester.end_date})."
+                )
+            if self.date_end and timezone.localdate(self.date_end) > semester.end_date:
+                errors["date_end"] = (
+                    f"The session must end within semester {semester.code} "
+                    f"({semester.start_date} to {semester.end_date})."
+                )
+            if self.group_id and self.group.semester_id != self.semester_id:
+                errors["group"] = "The group belongs to another semester."
+            if not self.location and self.session_type != self.SessionType.VIRTUAL:
+                self.location = semester.location
+        if self.meeting_link:
+            if self.is_virtual:
+                try:
+                    meeting_link_validator(self.meeting_link)
+                except ValidationError as error:
+                    errors["meeting_link"] = error.messages[0]
+            elif self.meeting_link == getattr(self, "_loaded_meeting_link", None):
+                self.meeting_link = ""
+            else:
+                errors["meeting_link"] = "A meeting link is only allowed for virtual sessions."
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,172 @@
+"""Writes on semesters' sessions. Every surface (API, pages, admin) calls these."""
+
+from typing import Any
+
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import User
+from config.atomic import service_transaction
+from config.errors import Conflict, PermissionDenied
+
+from .errors import SessionProtected
+from .models import InstructorQualification, Semester, Session, Specialization
+
+# The fields a session update may change; the semester is fixed once created.
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "instructor",
+    "group",
+    "target_specialization",
+    "mixed_specialization",
+    "session_type",
+    "date_start",
+    "date_end",
+    "capacity",
+    "credit_cost",
+    "location",
+    "meeting_link",
+)
+
+
+def can_manage_semester(user: User, semester: Semester) -> bool:
+    return user.is_staff or semester.master_instructor_id == user.pk
+
+
+def check_can_manage(user: User, semester: Semester) -> None:
+    if not can_manage_semester(user, semester):
+        raise PermissionDenied(
+            f"Only staff or the master instructor of {semester.code} may manage its sessions."
+        )
+
+
+def is_qualified(instructor: User, specialization: Specialization) -> bool:
+    return (
+        InstructorQualification.objects.active_on(timezone.localdate())
+        .filter(instructor=instructor, specialization=specialization)
+        .exists()
+    )
+
+
+def check_qualification(session: Session) -> None:
+    if session.target_specialization_id and not is_qualified(
+        session.instructor, session.target_specialization
+    ):
+        raise PermissionDenied(
+            f"{session.instructor} holds no active qualification for "
+            f"{session.target_specialization}.",
+            code="not_qualified",
+        )
+
+
+def validate_session(session: Session) -> None:
+    """Field and cross-field rules (ValidationError keyed by field).
+
+    Foreign keys arrive as resolved objects, so their existence is not looked
+    up again; the check and unique constraints stand behind this in the database.
+    """
+    fks = ["semester", "instructor", "group", "target_specialization"]
+    session.clean_fields(exclude=fks)
+    session.clean()
+
+
+def session_create(*, by: User, semester: Semester, **fields: Any) -> Session:
+    check_can_manage(by, semester)
+    unknown = set(fields) - set(EDITABLE_FIELDS) - {"status"}
+    if unknown:
+        raise TypeError(f"Unknown session fields: {sorted(unknown)}")
+    session = Session(semester=semester, **fields)
+    validate_session(session)
+    check_qualification(session)
+    with service_transaction():
+        session.save()
+    return session
+
+
+def session_update(*, session: Session, by: User, **changes: Any) -> Session:
+    """Apply `changes`; raising capacity promotes waitlisted students, lowering it
+    below the confirmed count is refused. The semester cannot change."""
+    from bookings.services import confirmed_count, promote_waitlist
+
+    check_can_manage(by, session.semester)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise Conflict(
+            f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code="not_editable"
+        )
+    for name, value in changes.items():
+        setattr(session, name, value)
+    validate_session(session)
+    if "target_specialization" in changes or "instructor" in changes:
+        check_qualification(session)
+    with service_transaction():
+        locked = lock_session(session.pk)
+        if locked.status == Session.Status.CANCELLED:
+            raise Conflict("A cancelled session cannot be edited.", code="session_cancelled")
+        confirmed = confirmed_count(locked)
+        if session.capacity < confirmed:
+            raise Conflict(
+                f"Capacity {session.capacity} is below the {confirmed} confirmed bookings.",
+                code="capacity_below_confirmed",
+            )
+        session.save()
+        if session.capacity > locked.capacity:
+            promote_waitlist(session)
+    return session
+
+
+def blocking_relations(session: Session) -> dict[str, int]:
+    """Count every row that PROTECTs the session, in one query."""
+    from bookings.models import Booking
+    from engagement.models import Attendance, Feedback, ProjectSession
+
+    def count_of(model: Any) -> Coalesce:
+        rows = (
+            model.objects.filter(session_id=OuterRef("pk"))
+            .order_by()
+            .values("session_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(rows), 0)
+
+    counts = (
+        Session.objects.filter(pk=session.pk)
+        .annotate(
+            blocking_bookings=count_of(Booking),
+            blocking_attendance=count_of(Attendance),
+            blocking_feedback=count_of(Feedback),
+            blocking_projects=count_of(ProjectSession),
+        )
+        .values(
+            "blocking_bookings", "blocking_attendance", "blocking_feedback", "blocking_projects"
+        )
+        .get()
+    )
+    return {name.removeprefix("blocking_"): count for name, count in counts.items()}
+
+
+def session_delete(*, session: Session, by: User) -> None:
+    """Delete a session nothing refers to; otherwise raise SessionProtected.
+
+    The session row is locked first, as bookings lock it, so no booking can slip
+    in between the count and the delete; PROTECT stays as the backstop.
+    """
+    check_can_manage(by, session.semester)
+    with service_transaction():
+        lock_session(session.pk)
+        blocking = blocking_relations(session)
+        if any(blocking.values()):
+            raise SessionProtected(blocking)
+        session.delete()
+
+
+def lock_session(session_id: int) -> Session:
+    """Take the session's row lock: the first lock of every write on its seats.
+
+    Precondition: inside service_transaction(). Every writer locks the session
+    before any user row, so two writers never wait on each other in a cycle.
+    """
+    return Session.objects.select_for_update().get(pk=session_id)

@@ -1,0 +1,95 @@
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+from accounts.tests.factories import InstructorFactory
+from scheduling.models import Group, InstructorQualification, Semester, Session, Specialization
+
+
+class SpecializationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Specialization
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"SPEC_{n}")
+    name = factory.LazyAttribute(lambda spec: spec.code.replace("_", " ").title())
+
+
+class QualificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InstructorQualification
+
+    instructor = factory.SubFactory(InstructorFactory)
+    specialization = factory.SubFactory(SpecializationFactory)
+    valid_from = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=365))
+    valid_until = None
+
+
+class SemesterFactory(factory.django.DjangoModelFactory):
+    """An active semester around today, so sessions a few days ahead fit in it."""
+
+    class Meta:
+        model = Semester
+
+    code = factory.Sequence(lambda n: f"SEM{n:03d}")
+    name = factory.LazyAttribute(lambda semester: f"Semester {semester.code}")
+    start_date = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=60))
+    end_date = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=120))
+    location = "Main campus, room 1"
+    is_active = True
+    master_instructor = factory.SubFactory(InstructorFactory)
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Group {n}")
+    semester = factory.SubFactory(SemesterFactory)
+
+    @factory.post_generation
+    def members(self, create: bool, extracted: list | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.members.set(extracted)
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    """A scheduled on-site session three days ahead, in its semester."""
+
+    class Meta:
+        model = Session
+
+    title = factory.Sequence(lambda n: f"Session {n}")
+    description = "Drills and match play."
+    semester = factory.SubFactory(SemesterFactory)
+    instructor = factory.LazyAttribute(lambda session: session.semester.master_instructor)
+    session_type = Session.SessionType.ON_SITE
+    status = Session.Status.SCHEDULED
+    date_start = factory.LazyFunction(
+        lambda: (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    )
+    date_end = factory.LazyAttribute(
+        lambda session: session.date_start + timedelta(hours=1, minutes=30)
+    )
+    capacity = 20
+    credit_cost = 1
+    location = factory.LazyAttribute(
+        lambda session: (
+            "" if session.session_type == Session.SessionType.VIRTUAL else session.semester.location
+        )
+    )
+    meeting_link = factory.LazyAttribute(
+        lambda session: (
+            "https://meet.example.test/room"
+            if session.session_type == Session.SessionType.VIRTUAL
+            else ""
+        )
+    )
+
+
+class PastSessionFactory(SessionFactory):
+    date_start = factory.LazyFunction(
+        lambda: (timezone.now() - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    )
