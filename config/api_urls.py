@@ -1,7 +1,10 @@
-"""The REST API under /api/v1/ (SPEC §4)."""
+"""The REST API under /api/v1/ (SPEC §4): each app contributes its own routes."""
 
-from rest_framework.routers import DefaultRouter
+from django.urls import include, path
 
-router = DefaultRouter()
-
-urlpatterns = router.urls
+urlpatterns = [
+    path("", include("accounts.api.urls")),
+    path("", include("scheduling.api.urls")),
+    path("", include("bookings.api.urls")),
+    path("", include("engagement.api.urls")),
+]
