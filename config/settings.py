@@ -94,6 +94,21 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compilation costs more than it saves on short OLTP statements (SPEC §8).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    # Shared by every app server: throttling and login limits count across processes.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "practica",
+            "TIMEOUT": 300,
+        }
+    }
+else:
+    # Per process: fine for development, wrong for several servers (config/wsgi.py warns).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -144,6 +159,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("THROTTLE_ANON_RATE", "120/minute"),
+        "user": os.environ.get("THROTTLE_USER_RATE", "3000/minute"),
+    },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

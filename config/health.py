@@ -1,0 +1,48 @@
+"""Probes for load balancers and orchestrators: cheap, unauthenticated, no sessions."""
+
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpRequest, JsonResponse
+
+
+def _database_ok() -> bool:
+    try:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:
+        return False
+    return True
+
+
+def _cache_ok() -> bool:
+    try:
+        cache.set("readyz-probe", "1", timeout=5)
+        return cache.get("readyz-probe") == "1"
+    except Exception:
+        return False
+
+
+def _migrations_applied() -> bool:
+    try:
+        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+        return not executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception:
+        return False
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers and the database takes one statement."""
+    if not _database_ok():
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: database and cache reachable, every migration applied."""
+    checks = {"database": _database_ok(), "cache": _cache_ok()}
+    checks["migrations"] = checks["database"] and _migrations_applied()
+    ready = all(checks.values())
+    body = {"status": "ok" if ready else "error"}
+    body.update({name: "ok" if passed else "failing" for name, passed in checks.items()})
+    return JsonResponse(body, status=200 if ready else 503)
