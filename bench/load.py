@@ -1,0 +1,117 @@
+"""Bulk data at the shape of SPEC §8: per session 20 bookings, 10 attendance rows, 5 feedbacks.
+
+Rows are written with bulk_create, not the services: this is data for reading,
+built to be consistent (no session over capacity, free sessions so the ledger
+owes nothing, nobody waitlisted while a seat is free).
+"""
+
+import random
+import sys
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+BOOKINGS_PER_SESSION = 20
+CONFIRMED_PER_SESSION = 18  # the other two are cancelled
+ATTENDANCE_PER_SESSION = 10
+FEEDBACK_PER_SESSION = 5
+STUDENTS = 400
+BATCH = 5000
+
+
+def _progress(label: str, done: int, total: int) -> None:
+    sys.stderr.write(f"\r  loading {label}: {done:,}/{total:,} sessions")
+    sys.stderr.flush()
+    if done == total:
+        sys.stderr.write("\n")
+
+
+@transaction.atomic
+def ensure_people():
+    from accounts.models import User
+    from scheduling.models import Semester, Specialization
+
+    Specialization.objects.get_or_create(code="BENCH", defaults={"name": "Bench"})
+    master, _ = User.objects.get_or_create(
+        username="bench-master", defaults={"role": "instructor", "is_staff": True}
+    )
+    if User.objects.filter(role="student").count() < STUDENTS:
+        User.objects.bulk_create(
+            User(username=f"bench-student-{n}", role="student") for n in range(STUDENTS)
+        )
+    today = timezone.localdate()
+    semester, _ = Semester.objects.get_or_create(
+        code="BENCH",
+        defaults={
+            "name": "Benchmark semester",
+            "start_date": today - timedelta(days=400),
+            "end_date": today + timedelta(days=400),
+            "location": "Bench hall",
+            "master_instructor": master,
+        },
+    )
+    return master, semester, list(User.objects.filter(role="student").order_by("id"))
+
+
+def grow_to(total_sessions: int, label: str) -> None:
+    """Add sessions (with their rows) until there are `total_sessions`."""
+    from bookings.models import Booking
+    from engagement.models import Attendance, Feedback
+    from scheduling.models import Session
+
+    master, semester, students = ensure_people()
+    existing = Session.objects.count()
+    rng = random.Random(existing)
+    base = timezone.now() - timedelta(days=300)
+    for start in range(existing, total_sessions, 1000):
+        stop = min(start + 1000, total_sessions)
+        with transaction.atomic():
+            sessions = Session.objects.bulk_create(
+                Session(
+                    title=f"Bench session {n}",
+                    description="Benchmark data.",
+                    semester=semester,
+                    instructor=master,
+                    session_type=("on_site", "virtual", "hybrid")[n % 3],
+                    date_start=base + timedelta(minutes=90 * n),
+                    date_end=base + timedelta(minutes=90 * n + 60),
+                    capacity=20,
+                    credit_cost=0,
+                    location="" if n % 3 == 1 else "Bench hall",
+                    meeting_link="https://meet.example.test/bench" if n % 3 == 1 else "",
+                )
+                for n in range(start, stop)
+            )
+            bookings, attendance, feedback = [], [], []
+            for session in sessions:
+                picked = rng.sample(students, BOOKINGS_PER_SESSION)
+                for index, student in enumerate(picked):
+                    confirmed = index < CONFIRMED_PER_SESSION
+                    bookings.append(
+                        Booking(
+                            student=student,
+                            session=session,
+                            status="confirmed" if confirmed else "cancelled",
+                            cancelled_at=None if confirmed else session.date_start,
+                        )
+                    )
+                for index, student in enumerate(picked[:ATTENDANCE_PER_SESSION]):
+                    attendance.append(
+                        Attendance(
+                            session=session,
+                            student=student,
+                            marked_by=master,
+                            status=("present", "late", "present", "absent", "excused")[index % 5],
+                        )
+                    )
+                for student in picked[:FEEDBACK_PER_SESSION]:
+                    feedback.append(
+                        Feedback(
+                            session=session, student=student, rating=rng.randint(1, 5), comment="ok"
+                        )
+                    )
+            Booking.objects.bulk_create(bookings, batch_size=BATCH)
+            Attendance.objects.bulk_create(attendance, batch_size=BATCH)
+            Feedback.objects.bulk_create(feedback, batch_size=BATCH)
+        _progress(label, stop, total_sessions)

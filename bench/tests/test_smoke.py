@@ -1,0 +1,55 @@
+"""The benchmark at its smallest scale, so that it cannot rot unnoticed."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_runs_end_to_end_at_the_smallest_scale(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/run.py",
+            "--scales",
+            "30",
+            "--requests",
+            "5",
+            "--warmup",
+            "1",
+            "--throughput-threads",
+            "3",
+            "--throughput-students",
+            "6",
+            "--output",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert (tmp_path / "latency.png").stat().st_size > 0
+    assert "| sessions |" in result.stdout
+    rows = report["lists"]
+    assert {(r["page_size"], r["page"]) for r in rows} == {
+        (50, "first"),
+        (50, "last"),
+        (500, "first"),
+        (500, "last"),
+    }
+    # Token auth, the count and the page: three statements whatever the page.
+    assert {r["queries"] for r in rows} == {3}
+    assert all(r["rows"] == 30 for r in rows)
+    if report["database"] == "postgresql":
+        throughput = report["booking_throughput"]
+        assert throughput["server_errors"] == 0
+        assert throughput["sessions_over_capacity"] == []
+        assert throughput["integrity_exit_code"] == 0
