@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 DEV_ENV := DEBUG=1
 
-.PHONY: install run test lint migrate seed bench clean
+.PHONY: install browser run test lint migrate seed bench loadtest clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,12 @@ run: seed
 	@echo "Practica is served at http://127.0.0.1:8000/  (admin: /admin/, API: /api/v1/, docs: /api/docs/)"
 	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: install
+# The browser tests drive Debian's Chromium (Playwright cannot download its own here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -38,6 +43,10 @@ lint: install
 # The list and booking benchmark (bench/README.md): PostgreSQL from DATABASE_URL, SQLite otherwise.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The locust load test (loadtest/README.md): PostgreSQL from DATABASE_URL, SQLite otherwise.
+loadtest: install
+	$(BIN)/python loadtest/run.py $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

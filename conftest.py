@@ -5,6 +5,8 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from config.tests.openapi_contract import check_response
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
@@ -14,19 +16,44 @@ def _fresh_cache():
     cache.clear()
 
 
+class ContractClient(APIClient):
+    """An APIClient that fails the test when a response strays from the OpenAPI schema:
+    an undocumented status code, or a body that does not match its documented schema."""
+
+    def request(self, **kwargs):
+        response = super().request(**kwargs)
+        check_response(response)
+        return response
+
+
 @pytest.fixture
 def api_client() -> APIClient:
-    return APIClient()
+    """Anonymous, schema-checked."""
+    return ContractClient()
 
 
 @pytest.fixture
 def token_client():
-    """Build an API client authenticated the way integrators are: with a token header."""
+    """Build an API client authenticated the way integrators are: with a token header.
+
+    Every response is checked against the OpenAPI schema (ContractClient)."""
 
     def build(user) -> APIClient:
-        client = APIClient()
+        client = ContractClient()
         token, _ = Token.objects.get_or_create(user=user)
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return build
+
+
+@pytest.fixture
+def session_client():
+    """Build an API client logged in with a Django session, as the browser is; schema-checked."""
+
+    def build(user) -> APIClient:
+        client = ContractClient()
+        client.force_login(user)
         return client
 
     return build

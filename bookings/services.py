@@ -1,14 +1,22 @@
 """Seats and credits. Every change of a booking or a balance goes through here.
 
-Locking protocol (fixed order, so writers never deadlock): the session row
-first (`lock_session`), then user rows, in ascending id when there are several.
-Balances move only by conditional `F()` updates, each paired with a ledger row
-in the same transaction.
+Locking protocol (fixed order, so writers never wait on each other in a cycle):
+session rows first, in ascending id when there are several (`lock_session`,
+`_lock_sessions`), then user rows, in ascending id when there are several
+(`_lock_users`, taken FOR NO KEY UPDATE so that inserts referencing those users
+are not blocked). Balances move only by conditional `F()` updates, each paired
+with a ledger row in the same transaction.
+
+Promotion: whenever a seat frees up, capacity grows, or credits reach a student
+who sits on a waitlist (a grant or a refund), the waitlists concerned are
+promoted in the same transaction. So a waitlisted student who can pay never
+waits while a seat is free (`bookings.integrity` checks exactly that).
 """
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,6 +32,7 @@ from scheduling.services import can_manage_semester, lock_session
 from .models import Booking, CreditTransaction
 
 MAX_GRANT = 100_000
+NOTE_MAX_LENGTH = CreditTransaction._meta.get_field("note").max_length
 
 
 def confirmed_count(session: Session) -> int:
@@ -85,11 +94,60 @@ def _race_window() -> None:
         time.sleep(delay)
 
 
-def _lock(session_id: int) -> Session:
+def _locks_disabled() -> bool:
     # The negative control of the race tests switches the lock off to prove it matters.
-    if getattr(settings, "BOOKING_TEST_DISABLE_LOCKS", False):
-        return Session.objects.get(pk=session_id)
-    return lock_session(session_id)
+    return bool(getattr(settings, "BOOKING_TEST_DISABLE_LOCKS", False))
+
+
+def _lock(session_id: int) -> Session:
+    try:
+        if _locks_disabled():
+            return Session.objects.get(pk=session_id)
+        return lock_session(session_id)
+    except Session.DoesNotExist:
+        # Deleted while the caller waited for its lock (or before): a state, not a crash.
+        raise Conflict("The session no longer exists.", code="session_deleted") from None
+
+
+def _lock_sessions(session_ids: Iterable[int]) -> dict[int, Session]:
+    """Lock several sessions in ascending id, the protocol's order; returns them by id."""
+    rows = Session.objects.filter(pk__in=set(session_ids)).order_by("pk")
+    if not _locks_disabled():
+        rows = rows.select_for_update()
+    return {session.pk: session for session in rows}
+
+
+def _lock_users(user_ids: Iterable[int]) -> None:
+    """Lock user rows in ascending id before moving several balances in one transaction."""
+    ids = set(user_ids)
+    if ids and not _locks_disabled():
+        list(
+            User.objects.filter(pk__in=ids)
+            .order_by("pk")
+            .select_for_update(no_key=True)
+            .values_list("pk", flat=True)
+        )
+
+
+def _waitlisted_students(session_ids: Iterable[int]) -> set[int]:
+    return set(
+        Booking.objects.filter(
+            session_id__in=set(session_ids), status=Booking.Status.WAITLISTED
+        ).values_list("student_id", flat=True)
+    )
+
+
+def _promotable_sessions_of(student_ids: Iterable[int], now: datetime) -> set[int]:
+    """Open sessions on whose waitlist any of these students sits: credits reaching
+    them may let them (or, first, someone older on the same waitlist) be promoted."""
+    return set(
+        Booking.objects.filter(
+            student_id__in=set(student_ids),
+            status=Booking.Status.WAITLISTED,
+            session__status=Session.Status.SCHEDULED,
+            session__date_start__gt=now,
+        ).values_list("session_id", flat=True)
+    )
 
 
 def is_eligible(student: User, session: Session) -> bool:
@@ -146,16 +204,23 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
 def promote_waitlist(session: Session) -> list[Booking]:
     """Confirm the oldest waitlisted bookings whose students can pay, while seats are free.
 
-    Precondition: the session row is locked. Nobody is promoted once the session
-    has started or when it is cancelled.
+    Precondition: the session row is locked; if the caller has already moved a
+    balance in this transaction, it has also locked the waitlisted students' rows
+    (`_lock_users`, one ascending batch). Nobody is promoted once the session has
+    started or when it is cancelled.
     """
     if session.status == Session.Status.CANCELLED or session.has_started():
         return []
     free = session.capacity - confirmed_count(session)
-    promoted = []
+    promoted: list[Booking] = []
     if free <= 0:
         return promoted
-    for booking in Booking.objects.filter(session=session).waitlist_order():
+    waitlist = list(Booking.objects.filter(session=session).waitlist_order())
+    if not waitlist:
+        return promoted
+    # A no-op when the caller already holds them (it must, if it moved another balance first).
+    _lock_users(booking.student_id for booking in waitlist)
+    for booking in waitlist:
         if not _charge(booking, session.credit_cost):
             continue
         booking.status = Booking.Status.CONFIRMED
@@ -178,13 +243,39 @@ def refund_deadline(session: Session) -> timezone.datetime:
     return session.date_start - timedelta(hours=settings.BOOKING_CANCELLATION_HOURS)
 
 
+def _promote_after_refunds(
+    sessions: dict[int, Session], refunded_students: set[int], *, skip: int | None = None
+) -> list[Booking]:
+    """Credits reached `refunded_students`: promote the waitlists they sit on.
+
+    Precondition: every session of `_promotable_sessions_of(refunded_students)`
+    is in `sessions` (locked) and the users concerned are locked.
+    """
+    promoted: list[Booking] = []
+    if not refunded_students:
+        return promoted
+    for session_id in sorted(_promotable_sessions_of(refunded_students, timezone.now())):
+        if session_id != skip and session_id in sessions:
+            promoted += promote_waitlist(sessions[session_id])
+    return promoted
+
+
 def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
     """Cancel a live booking; refund in full up to BOOKING_CANCELLATION_HOURS before
-    the start, nothing later; a freed seat goes to the waitlist."""
+    the start, nothing later; a freed seat goes to the waitlist.
+
+    The refund may let the student leave another session's waitlist: those
+    sessions are locked up front with this one, in ascending id.
+    """
     if not (by.is_staff or by.pk == booking.student_id):
         raise PermissionDenied("Only the student or staff may cancel this booking.")
     with service_transaction():
-        session = _lock(booking.session_id)
+        now = timezone.now()
+        others = _promotable_sessions_of([booking.student_id], now)
+        sessions = _lock_sessions({booking.session_id} | others)
+        if booking.session_id not in sessions:
+            raise Conflict("The session no longer exists.", code="session_deleted")
+        session = sessions[booking.session_id]
         booking = Booking.objects.select_for_update().get(pk=booking.pk)
         if booking.status == Booking.Status.CANCELLED:
             raise Conflict("The booking is already cancelled.", code="already_cancelled")
@@ -192,13 +283,24 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         if session.has_started(now):
             raise Conflict("The session has already started.", code="session_started")
         was_confirmed = booking.status == Booking.Status.CONFIRMED
+        refundable = (
+            was_confirmed and booking.credits_charged > 0 and now <= refund_deadline(session)
+        )
+        if was_confirmed:
+            # Every balance this transaction may move, in one ascending batch.
+            lock_ids = {booking.student_id} | _waitlisted_students([session.pk])
+            if refundable:
+                lock_ids |= _waitlisted_students(others)
+            _lock_users(lock_ids)
         refunded = 0
-        if was_confirmed and now <= refund_deadline(session):
+        if refundable:
             refunded = _refund(booking, by=by, note="Cancelled in time: full refund")
         booking.status = Booking.Status.CANCELLED
         booking.cancelled_at = now
         booking.save(update_fields=["status", "cancelled_at"])
         promoted = promote_waitlist(session) if was_confirmed else []
+        if refunded:
+            promoted += _promote_after_refunds(sessions, {booking.student_id}, skip=session.pk)
     return CancellationResult(booking=booking, credits_refunded=refunded, promoted=promoted)
 
 
@@ -211,20 +313,36 @@ class SessionCancellationResult:
 
 def cancel_session(*, session: Session, by: User) -> SessionCancellationResult:
     """Cancel a session: every confirmed booking refunded in full, every open booking
-    cancelled, all in one transaction."""
+    cancelled, all in one transaction. The refunds may promote the students on
+    other sessions' waitlists, which are locked up front with this one."""
     if not can_manage_semester(by, session.semester):
         raise PermissionDenied(
             f"Only staff or the master instructor of {session.semester.code} may cancel it."
         )
     with service_transaction():
-        locked = _lock(session.pk)
+        now = timezone.now()
+        payers = set(
+            Booking.objects.filter(
+                session_id=session.pk, status=Booking.Status.CONFIRMED, credits_charged__gt=0
+            ).values_list("student_id", flat=True)
+        )
+        sessions = _lock_sessions({session.pk} | _promotable_sessions_of(payers, now))
+        if session.pk not in sessions:
+            raise Conflict("The session no longer exists.", code="session_deleted")
+        locked = sessions[session.pk]
         if locked.status == Session.Status.CANCELLED:
             raise Conflict("The session is already cancelled.", code="session_cancelled")
-        now = timezone.now()
-        # Ascending student id: the fixed order for taking several user locks.
         open_bookings = list(
-            Booking.objects.live().filter(session=locked).select_for_update().order_by("student_id")
+            Booking.objects.live().filter(session=locked).select_for_update().order_by("pk")
         )
+        refunded_students = {
+            b.student_id
+            for b in open_bookings
+            if b.status == Booking.Status.CONFIRMED and b.credits_charged > 0
+        }
+        # The payers were read before the lock; the waitlists of their other sessions
+        # are locked only if those sessions were locked above.
+        _lock_users(refunded_students | _waitlisted_students(set(sessions) - {locked.pk}))
         refunded = 0
         for booking in open_bookings:
             if booking.status == Booking.Status.CONFIRMED:
@@ -234,6 +352,7 @@ def cancel_session(*, session: Session, by: User) -> SessionCancellationResult:
             booking.save(update_fields=["status", "cancelled_at"])
         locked.status = Session.Status.CANCELLED
         locked.save(update_fields=["status", "updated_at"])
+        _promote_after_refunds(sessions, refunded_students, skip=locked.pk)
     session.status = locked.status
     return SessionCancellationResult(
         session=session, bookings_cancelled=len(open_bookings), credits_refunded=refunded
@@ -241,14 +360,28 @@ def cancel_session(*, session: Session, by: User) -> SessionCancellationResult:
 
 
 def grant_credits(*, student: User, amount: int, note: str = "", by: User) -> CreditTransaction:
-    """Add credits to a student's balance with a ledger row (staff only)."""
+    """Add credits to a student's balance with a ledger row (staff only).
+
+    The credits may let the student leave waitlists of sessions with a free seat:
+    those are promoted in the same transaction (their sessions locked first).
+    """
     if not by.is_staff:
         raise PermissionDenied("Only staff may grant credits.")
-    if not 1 <= amount <= MAX_GRANT:
-        raise ValidationError({"amount": f"A grant is between 1 and {MAX_GRANT} credits."})
+    errors = {}
+    if not student.is_student:
+        errors["student"] = "Credits are granted to students only."
+    if not isinstance(amount, int) or not 1 <= amount <= MAX_GRANT:
+        errors["amount"] = f"A grant is between 1 and {MAX_GRANT} credits."
+    if len(note) > NOTE_MAX_LENGTH:
+        errors["note"] = f"A note has at most {NOTE_MAX_LENGTH} characters."
+    if errors:
+        raise ValidationError(errors)
     with service_transaction():
+        sessions = _lock_sessions(_promotable_sessions_of([student.pk], timezone.now()))
+        _lock_users({student.pk} | _waitlisted_students(sessions))
         _credit(student.pk, amount)
         entry = CreditTransaction.objects.create(
             user=student, amount=amount, kind=CreditTransaction.Kind.GRANT, note=note, created_by=by
         )
+        _promote_after_refunds(sessions, {student.pk})
     return entry

@@ -8,8 +8,12 @@ one statement, `WHERE id IN (SELECT id ... LIMIT n OFFSET m)`. The count
 carries no annotations (Django strips unused ones).
 """
 
+from typing import Any
+
 from django.core.paginator import Page, Paginator
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 
 
 class PageIdsFirstPaginator(Paginator):
@@ -27,3 +31,28 @@ class StandardPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Request) -> int:
+        """`page_size` up to 500 (more is capped); a non-number or one below 1 is a 400,
+        where DRF would silently fall back to the default size."""
+        given = request.query_params.get(self.page_size_query_param)
+        if given is None or given == "":
+            return self.page_size
+        try:
+            size = int(given)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise ValidationError({self.page_size_query_param: ["Enter a whole number from 1."]})
+        return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Rows per page: default {self.page_size}, at most {self.max_page_size} "
+                    "(a larger value is capped)."
+                )
+        return parameters

@@ -1,6 +1,7 @@
 """Settings read from the environment; see the README's configuration table."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "django_prometheus",
+    "config.metrics.MetricsConfig",
     "accounts",
     "scheduling",
     "bookings",
@@ -51,7 +55,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that latency and query counts cover every other middleware.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -59,6 +67,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns its lockout of the login pages into a 429 page.
+    "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -112,6 +123,39 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
+# django-axes first: it refuses a locked-out (username, address) before any password check,
+# and counts the failures of every login: the pages, the admin and the API token endpoint.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+# Username and address together: a guesser is stopped without letting anyone lock a
+# user out from everywhere, and without one shared address (an office NAT) locking all.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Counters in the shared cache (Redis) when there is one, so that every app server
+# counts the same failures; without Redis, in the database, which every process shares
+# too (a per-process memory cache would multiply the limit by the number of workers).
+AXES_HANDLER = (
+    "axes.handlers.cache.AxesCacheHandler"
+    if REDIS_URL
+    else "axes.handlers.database.AxesDatabaseHandler"
+)
+# Failures are what matters; a row per successful login would be a write per token request.
+AXES_DISABLE_ACCESS_LOG = True
+# Unlock with `manage.py axes_reset_username <name>` (or `axes_reset`); no admin pages.
+AXES_ENABLE_ADMIN = False
+AXES_CLIENT_IP_CALLABLE = "config.login_limits.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.login_limits.lockout_response"
+# Proxies in front of the app servers that append to X-Forwarded-For (nginx: 1).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
+# Bodies over 1 MiB are refused with 413 before they are read (config/middleware.py);
+# no API request comes near that.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(1024 * 1024)))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -145,6 +189,8 @@ BOOKING_CANCELLATION_HOURS = int(os.environ.get("BOOKING_CANCELLATION_HOURS", "2
 # How long a booking waits for a session or user row lock before answering "busy".
 BOOKING_LOCK_TIMEOUT_MS = int(os.environ.get("BOOKING_LOCK_TIMEOUT_MS", "3000"))
 IDEMPOTENCY_KEY_TTL_HOURS = 24
+# Bearer token that lets a Prometheus scraper read /metrics (staff sessions may too).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -157,7 +203,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.spectacular.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -179,6 +225,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags and operation ids from the resource ("sessions_list"), not the version.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Several models have a `status` (or `kind`) with different choices: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "scheduling.models.Session.Status",
+        "BookingStatusEnum": "bookings.models.Booking.Status",
+        "AttendanceStatusEnum": "engagement.models.Attendance.Status",
+    },
 }
 
 if not DEBUG:

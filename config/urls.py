@@ -1,13 +1,23 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .health import healthz, readyz
+from .metrics import metrics
+
+# JSON, not HTML, for API paths (config/exceptions.py).
+handler400 = "config.exceptions.bad_request"
+handler404 = "config.exceptions.page_not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("api/v1/", include("config.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Swagger UI's files come from drf-spectacular-sidecar: served locally, no CDN.
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("scheduling.urls")),
 ]

@@ -1,5 +1,472 @@
-from django.contrib import admin
+"""Staff admin for semesters and sessions.
+
+Writes that carry rules (creating, editing, cancelling and deleting sessions) go
+through scheduling.services and bookings.services, so the admin enforces what
+the API and the pages enforce. Lists read their statistics from
+`Session.objects.with_stats()` for the rows of the page only.
+"""
+
+import csv
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+from bookings.models import Booking
+from bookings.services import cancel_session
+from config.errors import DomainError
+from config.pagination import PageIdsFirstPaginator
 
 from .models import Group, InstructorQualification, Semester, Session, Specialization
+from .services import (
+    EDITABLE_FIELDS,
+    SEMESTER_FIELDS,
+    blocking_relations,
+    semester_blocking_relations,
+    semester_create,
+    semester_delete,
+    semester_update,
+    session_create,
+    session_delete,
+    session_update,
+)
 
-admin.site.register([Specialization, InstructorQualification, Semester, Group, Session])
+
+class ServiceRefused(Exception):
+    """A service refused a save the form had accepted; carries errors keyed by field."""
+
+    def __init__(self, errors: dict[str | None, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class ServiceSaveMixin:
+    """Save through a service and show its refusal on the form, like a validation error.
+
+    The form validates first (full_clean, so Model.clean()), then `save_model`
+    calls the service, which re-checks under its locks. When the service refuses
+    (a race, a rule only it can check), the admin's transaction rolls back and the
+    form is shown again with the refusal on the field the error code names.
+    """
+
+    # Domain error code -> the form field its message belongs on (None: the form).
+    service_error_fields: dict[str, str] = {}
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as refused:
+            # The first pass ran in transaction.atomic, which the exception rolled
+            # back; the second only validates and renders, adding the refusal.
+            request.service_refusal = refused.errors
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[ModelForm]:
+        form_class = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "service_refusal", None)
+        if not refusal:
+            return form_class
+
+        class RefusedForm(form_class):
+            def clean(self) -> dict[str, Any]:
+                cleaned = super().clean()
+                for field, errors in refusal.items():
+                    self.add_error(field if field in self.fields else None, errors)
+                return cleaned
+
+        return RefusedForm
+
+    def refusal(self, error: Exception) -> ServiceRefused:
+        if isinstance(error, ValidationError):
+            if hasattr(error, "error_dict"):
+                return ServiceRefused(dict(error.message_dict))
+            return ServiceRefused({None: error.messages})
+        assert isinstance(error, DomainError)
+        return ServiceRefused({self.service_error_fields.get(error.code): [error.message]})
+
+
+class ServiceDeleteMixin:
+    """Delete through a service; a blocked delete shows Django's protected page with counts.
+
+    Django's own collector would list every protecting row (each booking by
+    name, a query or two per row); the services count them in one query per
+    object, and their delete re-checks under a lock with PROTECT as the backstop.
+    """
+
+    # Appended to each protected object's line on Django's "cannot delete" page.
+    protected_hint = ""
+
+    def blocking_of(self, obj: Any) -> dict[str, int]:
+        raise NotImplementedError
+
+    def delete_through_service(self, request: HttpRequest, obj: Any) -> None:
+        raise NotImplementedError
+
+    def get_deleted_objects(
+        self, objs: Iterable[Any], request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[str]]:
+        objs = list(objs)
+        protected = []
+        for obj in objs:
+            blocking = self.blocking_of(obj)
+            if any(blocking.values()):
+                listed = ", ".join(f"{count} {name}" for name, count in blocking.items() if count)
+                protected.append(f"{obj}: referenced by {listed}{self.protected_hint}")
+        if protected:
+            return [], {}, set(), protected
+        return super().get_deleted_objects(objs, request)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self.delete_through_service(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            try:
+                self.delete_through_service(request, obj)
+            except DomainError as error:
+                self.message_user(request, f"{obj}: {error.message}", messages.ERROR)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as error:
+            # Something came to refer to it after the confirmation page: nothing was deleted.
+            self.message_user(request, error.message, messages.ERROR)
+            opts = self.model._meta
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id])
+            )
+
+
+def copy_saved(source: Any, target: Any) -> None:
+    """Give the admin's unsaved instance the row a create service saved."""
+    for field in type(source)._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+    target._state.adding = False
+
+
+def stat_column(name: str, description: str) -> Callable[[Any, Session], Any]:
+    """An admin column reading a `with_stats()` annotation, sortable by it."""
+
+    @admin.display(description=description, ordering=name)
+    def column(model_admin: Any, session: Session) -> Any:
+        value = getattr(session, name, None)
+        if name == "average_rating" and value is not None:
+            return f"{value:.2f}"
+        return value
+
+    column.__name__ = name
+    return column
+
+
+STATISTICS = (
+    "booking_count",
+    "confirmed_count",
+    "waitlist_count",
+    "available_spots",
+    "attendance_count",
+    "feedback_count",
+    "average_rating",
+    "project_count",
+)
+
+# Every column of the CSV export: the session's fields, then its statistics.
+CSV_FIELDS: tuple[tuple[str, Callable[[Session], Any]], ...] = (
+    ("id", lambda s: s.pk),
+    ("title", lambda s: s.title),
+    ("description", lambda s: s.description),
+    ("semester", lambda s: s.semester.code),
+    ("instructor", lambda s: s.instructor.username),
+    ("instructor_name", lambda s: s.instructor.get_full_name()),
+    ("group", lambda s: s.group.name if s.group_id else ""),
+    (
+        "target_specialization",
+        lambda s: s.target_specialization.code if s.target_specialization_id else "",
+    ),
+    ("mixed_specialization", lambda s: s.mixed_specialization),
+    ("session_type", lambda s: s.session_type),
+    ("status", lambda s: s.status),
+    ("date_start", lambda s: s.date_start.isoformat()),
+    ("date_end", lambda s: s.date_end.isoformat()),
+    ("capacity", lambda s: s.capacity),
+    ("credit_cost", lambda s: s.credit_cost),
+    ("location", lambda s: s.location),
+    ("meeting_link", lambda s: s.meeting_link),
+    ("created_at", lambda s: s.created_at.isoformat()),
+    ("updated_at", lambda s: s.updated_at.isoformat()),
+    *((name, lambda s, name=name: getattr(s, name)) for name in STATISTICS),
+)
+
+
+def csv_safe(value: Any) -> Any:
+    """Defuse spreadsheet formulas in free text (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def is_autocomplete(request: HttpRequest) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return getattr(match, "url_name", None) == "autocomplete"
+
+
+@admin.register(Specialization)
+class SpecializationAdmin(admin.ModelAdmin):
+    list_display = ("code", "name")
+    search_fields = ("code", "name")
+
+
+@admin.register(InstructorQualification)
+class InstructorQualificationAdmin(admin.ModelAdmin):
+    list_display = ("instructor", "specialization", "valid_from", "valid_until")
+    list_filter = ("specialization",)
+    list_select_related = ("instructor", "specialization")
+    search_fields = ("instructor__username", "instructor__last_name", "specialization__code")
+    autocomplete_fields = ("instructor", "specialization")
+    date_hierarchy = "valid_from"
+
+
+@admin.register(Semester)
+class SemesterAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
+    list_display = (
+        "code",
+        "name",
+        "start_date",
+        "end_date",
+        "location",
+        "is_active",
+        "master_instructor",
+    )
+    list_filter = ("is_active",)
+    list_select_related = ("master_instructor",)
+    search_fields = ("code", "name", "location")
+    autocomplete_fields = ("master_instructor",)
+    date_hierarchy = "start_date"
+
+    def save_model(
+        self, request: HttpRequest, obj: Semester, form: ModelForm, change: bool
+    ) -> None:
+        try:
+            if change:
+                changes = {
+                    name: getattr(obj, name)
+                    for name in form.changed_data
+                    if name in SEMESTER_FIELDS
+                }
+                semester_update(semester=obj, by=request.user, **changes)
+            else:
+                fields = {name: getattr(obj, name) for name in SEMESTER_FIELDS}
+                copy_saved(semester_create(by=request.user, **fields), obj)
+        except (DomainError, ValidationError) as error:
+            raise self.refusal(error) from error
+
+    def blocking_of(self, obj: Semester) -> dict[str, int]:
+        return semester_blocking_relations(obj)
+
+    def delete_through_service(self, request: HttpRequest, obj: Semester) -> None:
+        semester_delete(semester=obj, by=request.user)
+
+
+@admin.register(Group)
+class GroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "semester")
+    list_filter = ("semester",)
+    list_select_related = ("semester",)
+    search_fields = ("name", "semester__code")
+    autocomplete_fields = ("semester", "members")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Group | None = None) -> Any:
+        # Sessions refer to their group within one semester; moving it would break that.
+        return ("semester",) if obj else ()
+
+
+class SessionBookingInline(admin.TabularInline):
+    """The roster on the session page: read-only, bookings change only through services."""
+
+    model = Booking
+    fields = ("student", "status", "waitlist_position", "credits_charged", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Booking]:
+        # Each row's change link shows str(booking), which names the student and the session.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("student", "session")
+            .with_waitlist_position()
+        )
+
+    @admin.display(description="waitlist position")
+    def waitlist_position(self, booking: Booking) -> int | None:
+        return booking.waitlist_position
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Session)
+class SessionAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
+    # The statistics are computed for the page's ids only; the count carries none.
+    paginator = PageIdsFirstPaginator
+    list_display = (
+        "title",
+        "semester",
+        "instructor",
+        "session_type",
+        "status",
+        "date_start",
+        "capacity",
+        "credit_cost",
+        *STATISTICS,
+    )
+    list_filter = (
+        "semester",
+        "session_type",
+        "status",
+        # Only users who teach a session, not every user of the academy.
+        ("instructor", admin.RelatedOnlyFieldListFilter),
+        "target_specialization",
+    )
+    list_select_related = ("semester", "instructor")
+    search_fields = (
+        "title",
+        "location",
+        "semester__code",
+        "instructor__username",
+        "instructor__last_name",
+    )
+    date_hierarchy = "date_start"
+    autocomplete_fields = ("semester", "instructor", "group", "target_specialization")
+    inlines = (SessionBookingInline,)
+    # Django 6 assumes https for scheme-less links; say so now.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    actions = ("cancel_selected_sessions", "export_csv")
+    service_error_fields = {
+        "not_qualified": "target_specialization",
+        "capacity_below_confirmed": "capacity",
+    }
+    fieldsets = (
+        (None, {"fields": ("title", "description", "semester", "instructor", "group")}),
+        ("Audience", {"fields": ("target_specialization", "mixed_specialization")}),
+        (
+            "When and where",
+            {"fields": ("session_type", "date_start", "date_end", "location", "meeting_link")},
+        ),
+        ("Seats", {"fields": ("capacity", "credit_cost", "status")}),
+        ("Record", {"fields": ("created_at", "updated_at")}),
+    )
+    statistics_fieldset = ("Statistics", {"fields": STATISTICS})
+
+    booking_count = stat_column("booking_count", "bookings")
+    confirmed_count = stat_column("confirmed_count", "confirmed")
+    waitlist_count = stat_column("waitlist_count", "waitlisted")
+    available_spots = stat_column("available_spots", "free")
+    attendance_count = stat_column("attendance_count", "attended")
+    feedback_count = stat_column("feedback_count", "feedback")
+    average_rating = stat_column("average_rating", "rating")
+    project_count = stat_column("project_count", "projects")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
+        queryset = super().get_queryset(request)
+        if is_autocomplete(request):
+            return queryset
+        return queryset.with_stats()
+
+    def get_fieldsets(self, request: HttpRequest, obj: Session | None = None) -> Any:
+        if obj is None:
+            return self.fieldsets
+        return (*self.fieldsets, self.statistics_fieldset)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Session | None = None) -> Any:
+        # Status changes only by the cancel action (it refunds); the semester is
+        # fixed once the session exists (SPEC §3).
+        fixed = ("status", "created_at", "updated_at")
+        if obj is None:
+            return fixed
+        return ("semester", *fixed, *STATISTICS)
+
+    def has_change_permission(self, request: HttpRequest, obj: Session | None = None) -> bool:
+        # A cancelled session is history: the service refuses edits, the page shows it.
+        if obj is not None and obj.status == Session.Status.CANCELLED:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Session, form: ModelForm, change: bool) -> None:
+        try:
+            if change:
+                changes = {
+                    name: getattr(obj, name)
+                    for name in form.changed_data
+                    if name in EDITABLE_FIELDS
+                }
+                session_update(session=obj, by=request.user, **changes)
+            else:
+                fields = {name: getattr(obj, name) for name in EDITABLE_FIELDS}
+                copy_saved(session_create(by=request.user, semester=obj.semester, **fields), obj)
+        except (DomainError, ValidationError) as error:
+            raise self.refusal(error) from error
+
+    protected_hint = " (cancel it instead: that refunds its bookings)"
+
+    def blocking_of(self, obj: Session) -> dict[str, int]:
+        return blocking_relations(obj)
+
+    def delete_through_service(self, request: HttpRequest, obj: Session) -> None:
+        session_delete(session=obj, by=request.user)
+
+    @admin.action(description="Cancel selected sessions (refund bookings)", permissions=["change"])
+    def cancel_selected_sessions(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+        cancelled = bookings = credits = 0
+        for session in queryset.select_related("semester"):
+            try:
+                result = cancel_session(session=session, by=request.user)
+            except DomainError as error:
+                self.message_user(request, f"{session}: {error.message}", messages.ERROR)
+                continue
+            cancelled += 1
+            bookings += result.bookings_cancelled
+            credits += result.credits_refunded
+        if cancelled:
+            self.message_user(
+                request,
+                f"Cancelled {cancelled} session(s): {bookings} booking(s) cancelled, "
+                f"{credits} credit(s) refunded.",
+                messages.SUCCESS,
+            )
+
+    @admin.action(description="Export selected as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Session]) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="sessions.csv"'
+        writer = csv.writer(response)
+        writer.writerow([name for name, _ in CSV_FIELDS])
+        # One statement: the fields, the related names and every statistic.
+        rows = queryset.select_related("semester", "instructor", "group", "target_specialization")
+        for session in rows:
+            writer.writerow([csv_safe(read(session)) for _, read in CSV_FIELDS])
+        return response

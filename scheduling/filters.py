@@ -1,19 +1,59 @@
 """The session filters, shared by the API list and the instructor pages."""
 
+from typing import Any
+
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
-from .models import Session
+from .models import Group, Session
 from .querysets import SessionQuerySet
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
+class IdFilter(django_filters.NumberFilter):
+    """An integer id: "1.5", "x" or a number beyond a 64-bit key is an invalid value
+    (400 in the API), not a match and not a database overflow."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (or 1/0); anything else is invalid rather than silently ignored."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in {"true", "1"}:
+            return True
+        if text in {"false", "0"}:
+            return False
+        raise ValidationError("Enter true or false.", code="invalid")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class SessionFilter(django_filters.FilterSet):
     # Plain id and code filters, not ModelChoiceFilters: those would spend a query
     # per request validating that the id exists; an unknown id simply matches nothing.
-    semester = django_filters.NumberFilter(field_name="semester_id")
-    instructor = django_filters.NumberFilter(field_name="instructor_id")
-    group = django_filters.NumberFilter(field_name="group_id")
+    semester = IdFilter(field_name="semester_id")
+    instructor = IdFilter(field_name="instructor_id")
+    group = IdFilter(field_name="group_id")
     target_specialization = django_filters.CharFilter(
         field_name="target_specialization__code", max_length=32
     )
@@ -21,7 +61,7 @@ class SessionFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Session.Status.choices)
     date_from = django_filters.IsoDateTimeFilter(field_name="date_start", lookup_expr="gte")
     date_to = django_filters.IsoDateTimeFilter(field_name="date_start", lookup_expr="lte")
-    has_spots = django_filters.BooleanFilter(method="filter_has_spots")
+    has_spots = StrictBooleanFilter(method="filter_has_spots")
     when = django_filters.ChoiceFilter(
         choices=[("upcoming", "Upcoming"), ("past", "Past")], method="filter_when"
     )
@@ -66,3 +106,11 @@ class SessionFilter(django_filters.FilterSet):
         if "id" not in ordering and "-id" not in ordering:
             ordering.append("id")
         return queryset.order_by(*ordering)
+
+
+class GroupFilter(django_filters.FilterSet):
+    semester = IdFilter(field_name="semester_id")
+
+    class Meta:
+        model = Group
+        fields: list[str] = []

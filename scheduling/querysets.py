@@ -6,55 +6,99 @@ from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.db import models
-from django.db.models import Exists, F, FloatField, Func, IntegerField, OuterRef, Q, Subquery
+from django.db.models import (
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Value,
+)
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from scheduling.models import Session
 
 
-def _per_session(
-    model_label: str, aggregate: str, column: str = "pk", **conditions: Any
-) -> Subquery:
-    """A correlated subquery aggregating one related table for the outer session.
+class PerSessionAggregate(Func):
+    """`(SELECT <aggregate> FROM <table> WHERE session_id = <outer id> [AND status IN ...])`.
 
-    One subquery per figure rather than JOIN + COUNT: joins of several
+    One correlated subquery per figure rather than JOIN + COUNT: joins of several
     one-to-many tables multiply each other's rows (fan-out), and a subquery is
-    evaluated only for the rows that are actually selected (the page).
+    evaluated only for the rows actually selected (the page). Written as one SQL
+    template instead of a Subquery(QuerySet): the same statement, but compiling
+    eight nested QuerySets cost more per request than running them.
+    The outer id is an F("pk"), so Django aliases it correctly in any context
+    (the page query, the ids-only subquery, an ORDER BY).
     """
-    model = apps.get_model(model_label)
-    output = FloatField() if aggregate == "AVG" else IntegerField()
-    rows = (
-        model.objects.filter(session_id=OuterRef("pk"), **conditions)
-        .order_by()
-        .annotate(value=Func(F(column), function=aggregate, output_field=output))
-        .values("value")
+
+    template = (
+        "(SELECT %(aggregate)s FROM %(table)s AS stat"
+        " WHERE stat.session_id = %(expressions)s%(condition)s)"
     )
-    return Subquery(rows, output_field=output)
+
+    def __init__(
+        self,
+        model_label: str,
+        *,
+        aggregate: str = "COUNT(*)",
+        statuses: tuple[str, ...] = (),
+        output_field: models.Field | None = None,
+    ) -> None:
+        table = apps.get_model(model_label)._meta.db_table
+        # Statuses are TextChoices values from the code, never client input; the
+        # check keeps it that way.
+        if not all(status.isidentifier() for status in statuses):
+            raise ValueError(f"Not a status value: {statuses!r}")
+        condition = ""
+        if statuses:
+            condition = " AND stat.status IN ({})".format(", ".join(f"'{s}'" for s in statuses))
+        super().__init__(
+            F("pk"),
+            table=table,
+            aggregate=aggregate,
+            condition=condition,
+            output_field=output_field or IntegerField(),
+        )
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list]:
+        table = connection.ops.quote_name(self.extra["table"])
+        return super().as_sql(compiler, connection, table=table, **extra_context)
+
+
+def _confirmed_count() -> PerSessionAggregate:
+    return PerSessionAggregate("bookings.Booking", statuses=("confirmed",))
 
 
 class SessionQuerySet(models.QuerySet):
     def with_stats(self) -> SessionQuerySet:
         """Annotate every statistic of SPEC §2 in the same SQL statement as the rows."""
-        live = ["confirmed", "waitlisted"]
         return self.annotate(
-            booking_count=_per_session("bookings.Booking", "COUNT", status__in=live),
-            confirmed_count=_per_session("bookings.Booking", "COUNT", status="confirmed"),
-            waitlist_count=_per_session("bookings.Booking", "COUNT", status="waitlisted"),
-            attendance_count=_per_session(
-                "engagement.Attendance", "COUNT", status__in=["present", "late"]
+            booking_count=PerSessionAggregate(
+                "bookings.Booking", statuses=("confirmed", "waitlisted")
             ),
-            feedback_count=_per_session("engagement.Feedback", "COUNT"),
-            average_rating=_per_session("engagement.Feedback", "AVG", column="rating"),
-            project_count=_per_session("engagement.ProjectSession", "COUNT"),
+            confirmed_count=_confirmed_count(),
+            waitlist_count=PerSessionAggregate("bookings.Booking", statuses=("waitlisted",)),
+            attendance_count=PerSessionAggregate(
+                "engagement.Attendance", statuses=("present", "late")
+            ),
+            feedback_count=PerSessionAggregate("engagement.Feedback"),
+            average_rating=PerSessionAggregate(
+                "engagement.Feedback",
+                aggregate="CAST(AVG(stat.rating) AS DOUBLE PRECISION)",
+                output_field=FloatField(),
+            ),
+            project_count=PerSessionAggregate("engagement.ProjectSession"),
         ).annotate(
             available_spots=Greatest(F("capacity") - F("confirmed_count"), 0),
         )
 
     def with_free_spots(self, has_spots: bool = True) -> SessionQuerySet:
-        confirmed = _per_session("bookings.Booking", "COUNT", status="confirmed")
-        condition = Q(capacity__gt=confirmed)
+        condition = Q(capacity__gt=_confirmed_count())
         return self.filter(condition if has_spots else ~condition)
 
     def managed_by(self, user: User) -> SessionQuerySet:
@@ -70,6 +114,20 @@ class SessionQuerySet(models.QuerySet):
 
     def eligible_for(self, student: User) -> SessionQuerySet:
         return self.filter(eligibility_q(student))
+
+    def with_viewer_booking(self, user: User) -> SessionQuerySet:
+        """Annotate `viewer_has_confirmed_booking` with an EXISTS in the same statement.
+
+        `can_see_meeting_link()` reads it; only students book, so staff and
+        instructors get a constant instead of a subquery per row.
+        """
+        if user.is_staff or user.role == "instructor":
+            return self.annotate(viewer_has_confirmed_booking=Value(False))
+        booking_model = apps.get_model("bookings", "Booking")
+        confirmed = booking_model.objects.filter(
+            session_id=OuterRef("pk"), student_id=user.pk, status="confirmed"
+        )
+        return self.annotate(viewer_has_confirmed_booking=Exists(confirmed))
 
     def visible_to(self, user: User) -> SessionQuerySet:
         """SPEC §4: staff and instructors see all; students their current catalogue and bookings."""
@@ -95,3 +153,24 @@ def eligibility_q(student: User) -> Q:
     if student.specialization_id:
         specialization_ok |= Q(target_specialization_id=student.specialization_id)
     return group_ok & specialization_ok
+
+
+def can_see_meeting_link(user: User, session: Session) -> bool:
+    """SPEC §4: staff, the session's instructor and master instructor, and students
+    with a confirmed booking see the link.
+
+    Reads `viewer_has_confirmed_booking` from `with_viewer_booking(user)` when the
+    session came from such a list; otherwise asks the database once. The semester
+    should be loaded with the session (select_related) so that no query is spent.
+    """
+    if user.is_staff or session.instructor_id == user.pk:
+        return True
+    if session.semester.master_instructor_id == user.pk:
+        return True
+    booked = getattr(session, "viewer_has_confirmed_booking", None)
+    if booked is None:
+        booking_model = apps.get_model("bookings", "Booking")
+        booked = booking_model.objects.filter(
+            session_id=session.pk, student_id=user.pk, status="confirmed"
+        ).exists()
+    return bool(booked)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, ProtectedError, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -40,6 +40,11 @@ def check_can_manage(user: User, semester: Semester) -> None:
         raise PermissionDenied(
             f"Only staff or the master instructor of {semester.code} may manage its sessions."
         )
+
+
+def can_view_roster(user: User, session: Session) -> bool:
+    """Staff, the session's instructor and the semester's master instructor see its bookings."""
+    return session.instructor_id == user.pk or can_manage_semester(user, session.semester)
 
 
 def is_qualified(instructor: User, specialization: Specialization) -> bool:
@@ -111,8 +116,14 @@ def session_update(*, session: Session, by: User, **changes: Any) -> Session:
                 f"Capacity {session.capacity} is below the {confirmed} confirmed bookings.",
                 code="capacity_below_confirmed",
             )
-        session.save()
-        if session.capacity > locked.capacity:
+        # Only what this edit touched (and what clean() derives from it), so a
+        # concurrent edit of other fields is not overwritten with stale values.
+        touched = set(changes) | {"updated_at"}
+        if "session_type" in changes:
+            touched |= {"location", "meeting_link"}
+        session.save(update_fields=sorted(touched))
+        # A lower cost can let waiting students pay for seats that were already free.
+        if session.capacity > locked.capacity or session.credit_cost < locked.credit_cost:
             promote_waitlist(session)
     return session
 
@@ -170,3 +181,99 @@ def lock_session(session_id: int) -> Session:
     before any user row, so two writers never wait on each other in a cycle.
     """
     return Session.objects.select_for_update().get(pk=session_id)
+
+
+SEMESTER_FIELDS = (
+    "code",
+    "name",
+    "start_date",
+    "end_date",
+    "location",
+    "is_active",
+    "master_instructor",
+)
+
+
+def check_staff(user: User, action: str) -> None:
+    if not user.is_staff:
+        raise PermissionDenied(f"Only staff may {action}.")
+
+
+def semester_create(*, by: User, **fields: Any) -> Semester:
+    check_staff(by, "create semesters")
+    unknown = set(fields) - set(SEMESTER_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown semester fields: {sorted(unknown)}")
+    semester = Semester(**fields)
+    # The master instructor arrives resolved; unique `code` is checked here, once.
+    semester.full_clean(exclude=["master_instructor"])
+    with service_transaction():
+        semester.save()
+    return semester
+
+
+def semester_update(*, semester: Semester, by: User, **changes: Any) -> Semester:
+    """Change a semester. Its sessions' dates are not re-validated against new dates:
+    moving a semester under existing sessions is staff's deliberate call."""
+    check_staff(by, "edit semesters")
+    unknown = set(changes) - set(SEMESTER_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown semester fields: {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(semester, name, value)
+    semester.full_clean(exclude=["master_instructor"])
+    with service_transaction():
+        semester.save()
+    return semester
+
+
+def semester_blocking_relations(semester: Semester) -> dict[str, int]:
+    """Count the rows that PROTECT the semester, in one query."""
+    from engagement.models import Project
+
+    from .models import Group
+
+    def count_of(model: Any) -> Coalesce:
+        rows = (
+            model.objects.filter(semester_id=OuterRef("pk"))
+            .order_by()
+            .values("semester_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(rows), 0)
+
+    counts = (
+        Semester.objects.filter(pk=semester.pk)
+        .annotate(
+            blocking_sessions=count_of(Session),
+            blocking_groups=count_of(Group),
+            blocking_projects=count_of(Project),
+        )
+        .values("blocking_sessions", "blocking_groups", "blocking_projects")
+        .get()
+    )
+    return {name.removeprefix("blocking_"): count for name, count in counts.items()}
+
+
+def semester_delete(*, semester: Semester, by: User) -> None:
+    """Delete a semester nothing refers to; otherwise a `protected` Conflict with counts.
+
+    PROTECT stays the backstop: a session committed between the count and the
+    delete makes Django's collector raise ProtectedError, answered the same way.
+    """
+    check_staff(by, "delete semesters")
+    with service_transaction():
+        blocking = semester_blocking_relations(semester)
+        try:
+            if not any(blocking.values()):
+                semester.delete()
+                return
+        except ProtectedError:
+            blocking = semester_blocking_relations(semester)
+        listed = ", ".join(f"{count} {name}" for name, count in blocking.items() if count)
+        raise Conflict(
+            f"The semester cannot be deleted: it is referenced by {listed}.",
+            code="protected",
+            blocking=blocking,
+        )

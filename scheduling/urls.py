@@ -1,5 +1,23 @@
 """The instructor area's pages (SPEC §5)."""
 
+from django.urls import path
+from django.views.generic import RedirectView
+
+from . import views
+
 app_name = "instructor"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="instructor:session-list"), name="home"),
+    path("sessions/", views.SessionListView.as_view(), name="session-list"),
+    path("sessions/new/", views.SessionCreateView.as_view(), name="session-create"),
+    path("sessions/<int:pk>/", views.SessionDetailView.as_view(), name="session-detail"),
+    path("sessions/<int:pk>/edit/", views.SessionUpdateView.as_view(), name="session-update"),
+    path("sessions/<int:pk>/delete/", views.SessionDeleteView.as_view(), name="session-delete"),
+    path("sessions/<int:pk>/cancel/", views.SessionCancelView.as_view(), name="session-cancel"),
+    path(
+        "sessions/<int:pk>/attendance/",
+        views.AttendanceView.as_view(),
+        name="session-attendance",
+    ),
+]

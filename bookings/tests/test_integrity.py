@@ -1,0 +1,188 @@
+"""`check_integrity` finds each kind of corruption, written with raw SQL past the services."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from bookings.integrity import check_integrity
+from bookings.models import Booking, CreditTransaction
+from bookings.services import book_session, cancel_booking
+from scheduling.models import Session
+from scheduling.tests.factories import SessionFactory
+
+pytestmark = pytest.mark.django_db
+
+USER = User._meta.db_table
+BOOKING = Booking._meta.db_table
+LEDGER = CreditTransaction._meta.db_table
+SESSION = Session._meta.db_table
+
+
+def sql(statement: str, params: list | None = None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params or [])
+
+
+def insert_ledger_row(user_id: int, amount: int, kind: str, booking_id: int | None) -> int:
+    """A ledger row together with the balance move, so only the intended rule breaks."""
+    sql(
+        f"INSERT INTO {LEDGER} (user_id, amount, kind, booking_id, note, created_at) "
+        "VALUES (%s, %s, %s, %s, 'raw', %s)",
+        [user_id, amount, kind, booking_id, timezone.now()],
+    )
+    sql(f"UPDATE {USER} SET credit_balance = credit_balance + %s WHERE id = %s", [amount, user_id])
+    return CreditTransaction.objects.order_by("-id").values_list("pk", flat=True).first()
+
+
+def found(findings) -> set[tuple[str, tuple[int, ...]]]:
+    return {(finding.check, finding.ids) for finding in findings}
+
+
+@pytest.fixture
+def booked(funded_student):
+    """A confirmed booking (charged 1), a cancelled and refunded one, a waitlisted one."""
+    session = SessionFactory(capacity=2)
+    first, second, third = funded_student(3), funded_student(3), funded_student(3)
+    confirmed = book_session(student=first, session=session, by=first)
+    cancelled = book_session(student=second, session=session, by=second)
+    cancel_booking(booking=cancelled, by=second)
+    book_session(student=second, session=session, by=second)
+    waiting = book_session(student=third, session=session, by=third)
+    assert waiting.status == "waitlisted"
+    assert check_integrity() == []
+    return {"session": session, "confirmed": confirmed, "cancelled": cancelled, "waiting": waiting}
+
+
+def test_balance_out_of_step_with_the_ledger(booked):
+    student = booked["confirmed"].student_id
+    sql(f"UPDATE {USER} SET credit_balance = credit_balance + 5 WHERE id = %s", [student])
+    assert found(check_integrity()) == {("balance_mismatch", (student,))}
+
+
+def test_charge_that_does_not_match_the_booking(booked):
+    booking = booked["confirmed"].pk
+    sql(f"UPDATE {BOOKING} SET credits_charged = 2 WHERE id = %s", [booking])
+    assert found(check_integrity()) == {("charge_mismatch", (booking,))}
+
+
+def test_charge_on_an_uncharged_booking(booked):
+    waiting = booked["waiting"]
+    insert_ledger_row(waiting.student_id, -1, "booking", waiting.pk)
+    assert found(check_integrity()) == {("charge_mismatch", (waiting.pk,))}
+
+
+def test_missing_charge(booked):
+    booking = booked["confirmed"]
+    sql(f"DELETE FROM {LEDGER} WHERE booking_id = %s AND kind = 'booking'", [booking.pk])
+    sql(
+        f"UPDATE {USER} SET credit_balance = credit_balance + 1 WHERE id = %s", [booking.student_id]
+    )
+    assert found(check_integrity()) == {("charge_mismatch", (booking.pk,))}
+
+
+def test_refund_on_a_live_booking(booked):
+    booking = booked["confirmed"]
+    refund = insert_ledger_row(booking.student_id, 1, "refund", booking.pk)
+    assert found(check_integrity()) == {("refund_mismatch", (booking.pk, refund))}
+
+
+def test_second_refund_of_a_booking(booked):
+    booking = booked["cancelled"]
+    first = CreditTransaction.objects.get(booking=booking, kind="refund").pk
+    # The unique constraint refuses it; the check must find it all the same.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_ledger_row(booking.student_id, 1, "refund", booking.pk)
+    sql("DROP INDEX credit_transaction_one_charge_and_refund_per_booking")
+    second = insert_ledger_row(booking.student_id, 1, "refund", booking.pk)
+    assert found(check_integrity()) == {("refund_mismatch", (booking.pk, first, second))}
+
+
+def test_refund_of_more_than_was_charged(booked):
+    booking = booked["cancelled"]
+    refund = CreditTransaction.objects.get(booking=booking, kind="refund").pk
+    sql(f"UPDATE {LEDGER} SET amount = 3 WHERE id = %s", [refund])
+    sql(
+        f"UPDATE {USER} SET credit_balance = credit_balance + 2 WHERE id = %s", [booking.student_id]
+    )
+    assert found(check_integrity()) == {("refund_mismatch", (booking.pk, refund))}
+
+
+def test_overbooked_session(booked):
+    session = booked["session"]
+    sql(f"UPDATE {SESSION} SET capacity = 1 WHERE id = %s", [session.pk])
+    assert found(check_integrity()) == {("overbooked", (session.pk,))}
+
+
+@pytest.mark.parametrize(
+    ("change", "reported"),
+    [
+        ("capacity = 3", True),
+        ("capacity = 3, status = 'cancelled'", False),
+        ("capacity = 3, credit_cost = 4", False),  # the student cannot pay: stays waitlisted
+        ("capacity = 3, date_start = %s", False),  # started: nobody is promoted any more
+    ],
+)
+def test_waitlisted_student_who_can_pay_while_a_seat_is_free(booked, change, reported):
+    session, waiting = booked["session"], booked["waiting"]
+    params = [timezone.now()] if "%s" in change else []
+    sql(f"UPDATE {SESSION} SET {change} WHERE id = %s", [*params, session.pk])
+    expected = {("waitlisted_with_free_seat", (waiting.pk, session.pk))} if reported else set()
+    assert found(check_integrity()) == expected
+
+
+def test_duplicate_live_booking(booked):
+    booking = booked["confirmed"]
+    duplicate = (
+        f"INSERT INTO {BOOKING} (student_id, session_id, status, credits_charged, created_at) "
+        "VALUES (%s, %s, 'waitlisted', 0, %s)"
+    )
+    params = [booking.student_id, booking.session_id, timezone.now()]
+    # The database refuses it ...
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sql(duplicate, params)
+    # ... and without the constraint the check still finds it.
+    sql("DROP INDEX booking_one_live_per_student_and_session")
+    sql(duplicate, params)
+    second = Booking.objects.order_by("-id").values_list("pk", flat=True).first()
+    assert found(check_integrity()) == {("duplicate_live_booking", (booking.pk, second))}
+
+
+def test_every_finding_is_listed_and_the_command_fails(booked):
+    session = booked["session"]
+    sql(f"UPDATE {SESSION} SET capacity = 1 WHERE id = %s", [session.pk])
+    student = booked["waiting"].student_id
+    sql(f"UPDATE {USER} SET credit_balance = credit_balance + 5 WHERE id = %s", [student])
+    out = StringIO()
+
+    with pytest.raises(CommandError) as failed:
+        call_command("check_integrity", stdout=out)
+
+    assert failed.value.returncode == 1
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert f"User {student} " in out.getvalue()
+    assert f"Session {session.pk} " in out.getvalue()
+
+
+def test_clean_demo_data_passes(booked):
+    call_command("seed_demo", stdout=StringIO())
+    out = StringIO()
+    call_command("check_integrity", stdout=out)
+    assert "no findings" in out.getvalue()
+
+
+@pytest.mark.parametrize("sessions", [1, 6])
+def test_the_checks_cost_one_query_each(funded_student, django_assert_num_queries, sessions):
+    for _ in range(sessions):
+        session = SessionFactory(capacity=1)
+        for _ in range(2):
+            student = funded_student(1)
+            book_session(student=student, session=session, by=student)
+
+    # One query per check; rows are only read again to name the ids of a finding.
+    with django_assert_num_queries(6):
+        assert check_integrity() == []

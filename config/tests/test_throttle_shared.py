@@ -1,0 +1,196 @@
+"""Throttling counts across server processes when REDIS_URL is set (and not without it).
+
+Two real gunicorn servers on loopback share one Redis; anonymous requests
+alternate between them and the combined count hits the limit. Each run sends
+from its own loopback address (127.x.y.z), so that suites running at the same
+time on this machine never share a throttle key, and removes only its own keys
+afterwards instead of flushing a database other runs may be using.
+"""
+
+import http.client
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = "redis://127.0.0.1:6379/15"
+LIMIT = 5
+START_REDIS = (
+    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" '
+    "--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _server_env(database_url: str, redis_url: str | None) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"}
+        and not name.startswith("PROMETHEUS_")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=database_url,
+        DEBUG="0",
+        SECRET_KEY="throttle-test-key-not-for-any-deployment",
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        THROTTLE_ANON_RATE=f"{LIMIT}/minute",
+        # These failed logins count for the throttle only, not for django-axes' lockout.
+        AXES_FAILURE_LIMIT="1000",
+        GUNICORN_WORKERS="1",
+        GUNICORN_ACCESS_LOG="",
+    )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+@pytest.fixture(scope="module")
+def redis_db() -> redis.Redis:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        pytest.fail(
+            f"Redis does not answer on 127.0.0.1:6379 ({error}); this test needs it and must "
+            f"not be skipped. Start it with: {START_REDIS}",
+            pytrace=False,
+        )
+    return client
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('throttle') / 'db.sqlite3'}"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=_server_env(url, None),
+        check=True,
+        timeout=300,
+    )
+    return url
+
+
+@pytest.fixture
+def client_address(redis_db) -> Iterator[str]:
+    address = (
+        f"127.{secrets.randbelow(254) + 1}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+    )
+    yield address
+    # DRF's anon and user throttles both key an anonymous caller by its address.
+    for key in redis_db.scan_iter(match=f"*throttle_*_{address}"):
+        redis_db.delete(key)
+
+
+class Server:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "-c",
+                "config/gunicorn.py",
+                "config.wsgi",
+            ],
+            cwd=ROOT,
+            env={**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.process.stderr.read()[-3000:]}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _two_servers(env: dict[str, str]) -> tuple[Server, Server]:
+    servers = (Server(env), Server(env))
+    try:
+        for server in servers:
+            server.wait_ready()
+    except Exception:
+        for server in servers:
+            server.stop()
+        raise
+    return servers
+
+
+def _failed_login(port: int, source: str) -> int:
+    """An anonymous request that the anon throttle counts: a login without credentials.
+
+    Refused by validation before any password is checked, so that the login lockout
+    (django-axes, which counts failed passwords) stays out of the count."""
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=10, source_address=(source, 0)
+    )
+    connection.request(
+        "POST",
+        "/api/v1/auth/token/",
+        body=json.dumps({}),
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def _alternate(servers: tuple[Server, Server], source: str, count: int) -> list[int]:
+    return [_failed_login(servers[i % 2].port, source) for i in range(count)]
+
+
+def test_the_anonymous_limit_is_shared_by_two_servers_through_redis(database_url, client_address):
+    servers = _two_servers(_server_env(database_url, REDIS_URL))
+    try:
+        statuses = _alternate(servers, client_address, 2 * LIMIT)
+    finally:
+        for server in servers:
+            server.stop()
+    # Five refused logins in all, then both servers throttle: one counter between them.
+    assert statuses == [400] * LIMIT + [429] * LIMIT
+
+
+def test_without_redis_each_server_counts_on_its_own(database_url, client_address):
+    """The control: with per-process caches the same traffic gets twice the limit through."""
+    servers = _two_servers(_server_env(database_url, None))
+    try:
+        statuses = _alternate(servers, client_address, 2 * LIMIT + 2)
+    finally:
+        for server in servers:
+            server.stop()
+    assert statuses == [400] * (2 * LIMIT) + [429, 429]

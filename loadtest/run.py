@@ -1,0 +1,359 @@
+"""The load test, end to end on one machine:
+
+1. creates its own database (PostgreSQL beside DATABASE_URL, else a temporary SQLite
+   file; ops/scratch_db.py marks it and drops only what it created), migrates it and
+   seeds students with credits and API tokens, and sessions;
+2. serves it with gunicorn (config/gunicorn.py, 2 sync workers on loopback; Redis for
+   the cache when it answers on 127.0.0.1:6379; PROMETHEUS_MULTIPROC_DIR so that
+   /metrics adds up both workers);
+3. runs locust headless (loadtest/locustfile.py), bounded in users and seconds;
+4. prints requests per second, p50/p95/p99 per endpoint and the errors, the booking
+   outcomes the clients saw beside those the server counted, and ends with
+   `manage.py check_integrity` against the database.
+
+    .venv/bin/python loadtest/run.py --users 50 --duration 60
+
+Exits 1 when a request failed or the integrity check found anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ops import scratch_db  # noqa: E402
+
+BIN = Path(sys.executable).parent
+REDIS_URL = "redis://127.0.0.1:6379/14"
+STAFF_USERNAME = "loadtest-staff"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _redis_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _django_env(database_url: str) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"}
+        and not name.startswith("PROMETHEUS_")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=database_url,
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(32),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def seed(env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    """Students with credits and tokens, and sessions, written through the services."""
+    spec = {
+        "staff": STAFF_USERNAME,
+        "students": args.students or args.users,
+        "sessions": args.sessions,
+        "capacity": args.capacity,
+        "credits": args.credits,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "loadtest.seed", json.dumps(spec)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"seeding failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+class Server:
+    """gunicorn with config/gunicorn.py: sync workers, as in production."""
+
+    def __init__(self, env: dict[str, str], workers: int) -> None:
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"],
+            cwd=ROOT,
+            env={
+                **env,
+                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+                "GUNICORN_WORKERS": str(workers),
+                "GUNICORN_ACCESS_LOG": "",
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.process.stderr.read()[-3000:]}")
+            try:
+                if self.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", path, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    def stop(self) -> str:
+        """Stop and return what gunicorn wrote to stderr (errors, tracebacks)."""
+        self.process.terminate()
+        try:
+            _, stderr = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, stderr = self.process.communicate()
+        return stderr or ""
+
+
+def run_locust(server: Server, data_file: Path, work: Path, args: argparse.Namespace) -> None:
+    env = {
+        **os.environ,
+        "LOADTEST_DATA": str(data_file),
+        "LOADTEST_RESULTS": str(work / "locust.json"),
+    }
+    result = subprocess.run(
+        [
+            str(BIN / "locust"),
+            "-f",
+            str(ROOT / "loadtest" / "locustfile.py"),
+            "--headless",
+            "--users",
+            str(args.users),
+            "--spawn-rate",
+            str(args.spawn_rate or args.users),
+            "--run-time",
+            f"{args.duration}s",
+            "--stop-timeout",
+            "10",
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            "--host",
+            server.url,
+            "--exit-code-on-error",
+            "0",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=args.duration + 120,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"locust failed:\n{result.stderr[-3000:]}")
+
+
+def scrape(server: Server, token: str) -> dict[str, Any]:
+    """What /metrics (summed over the workers) says: booking outcomes, and per view the
+    time spent in the server and the statements run."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, body = server.get("/metrics", {"Authorization": f"Bearer {token}"})
+    if status != 200:
+        raise RuntimeError(f"/metrics answered {status}")
+    outcomes: dict[str, int] = {}
+    views: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name == "practica_booking_outcomes_total" and sample.value:
+                outcome = labels["outcome"]
+                key = f"refused:{labels['code']}" if outcome == "refused" else f"booked:{outcome}"
+                outcomes[key] = int(sample.value)
+            elif sample.name.startswith("django_http_requests_latency_seconds_by_view_method_"):
+                views[labels["view"]][sample.name.rsplit("_", 1)[1] + "_seconds"] += sample.value
+            elif sample.name.startswith("practica_db_queries_per_request_"):
+                views[labels["view"]][sample.name.rsplit("_", 1)[1] + "_queries"] += sample.value
+    return {
+        "outcomes": outcomes,
+        "views": {
+            view: {
+                "requests": int(figures["count_seconds"]),
+                "mean_ms": round(1000 * figures["sum_seconds"] / figures["count_seconds"], 1),
+                "queries_per_request": round(
+                    figures["sum_queries"] / max(figures["count_queries"], 1), 2
+                ),
+            }
+            for view, figures in sorted(views.items())
+            if figures["count_seconds"] and view != "metrics"
+        },
+    }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print(
+        f"\nLoad test: {report['users']} users for {report['duration_s']} s on "
+        f"{report['database']}, gunicorn {report['workers']} workers, "
+        f"cache {'Redis' if report['redis'] else 'per-process memory'}; "
+        f"load average before: {report['load_average_before']}\n"
+    )
+    print("| endpoint | requests | failures | req/s | p50 ms | p95 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in report["endpoints"]:
+        print(
+            f"| {row['endpoint']} | {row['requests']} | {row['failures']} | {row['rps']} | "
+            f"{row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['p99_ms']:.0f} |"
+        )
+    print(f"\nerrors: {report['errors']}")
+    for failure in report["failures"]:
+        print(f"  {failure['count']} x {failure['endpoint']}: {failure['error']}")
+    print("\n| view (server side) | requests | mean ms in the server | queries per request |")
+    print("|---|---:|---:|---:|")
+    for view, row in report["server_views"].items():
+        print(f"| {view} | {row['requests']} | {row['mean_ms']} | {row['queries_per_request']} |")
+    print(f"\nbooking outcomes seen by the clients: {report['client_outcomes']}")
+    print(f"booking outcomes counted by /metrics: {report['server_outcomes']}")
+    integrity = report["integrity"]
+    print(f"check_integrity: exit {integrity['exit_code']}: {integrity['output'].strip()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--spawn-rate", type=int, default=0, help="default: all at once")
+    parser.add_argument("--duration", type=int, default=60, help="seconds")
+    parser.add_argument("--students", type=int, default=0, help="default: one per user")
+    parser.add_argument("--sessions", type=int, default=40)
+    parser.add_argument("--capacity", type=int, default=5)
+    parser.add_argument("--credits", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--output", type=Path, help="directory for results.json")
+    parser.add_argument("--keep-database", action="store_true")
+    args = parser.parse_args(argv)
+
+    database = scratch_db.create(os.environ.get("DATABASE_URL"), "practica_loadtest")
+    try:
+        with tempfile.TemporaryDirectory(prefix="practica-loadtest-") as tmp:
+            work = Path(tmp)
+            report = _run(database, work, args)
+            if args.output:
+                args.output.mkdir(parents=True, exist_ok=True)
+                (args.output / "results.json").write_text(json.dumps(report, indent=2))
+    finally:
+        if args.keep_database:
+            print(f"database kept: {database.url}")
+        else:
+            database.drop()
+    print_report(report)
+    return 0 if report["errors"] == 0 and report["integrity"]["exit_code"] == 0 else 1
+
+
+def _run(database: scratch_db.ScratchDatabase, work: Path, args: argparse.Namespace) -> dict:
+    env = _django_env(database.url)
+    migrated = _manage(env, "migrate", "--noinput")
+    if migrated.returncode != 0:
+        raise RuntimeError(f"migrate failed:\n{migrated.stderr[-3000:]}")
+    data = seed(env, args)
+    data_file = work / "data.json"
+    data_file.write_text(json.dumps(data))
+
+    redis = _redis_answers()
+    metrics_token = secrets.token_urlsafe(24)
+    server_env = {
+        **env,
+        "METRICS_TOKEN": metrics_token,
+        "PROMETHEUS_MULTIPROC_DIR": str(work / "prometheus"),
+    }
+    if redis:
+        server_env["REDIS_URL"] = REDIS_URL
+    load_before = [round(load, 2) for load in os.getloadavg()]
+    server = Server(server_env, args.workers)
+    started = datetime.now().astimezone()
+    try:
+        # Both workers import the views and open their connections before the clock runs.
+        for _ in range(4 * args.workers):
+            server.get("/api/v1/sessions/", {"Authorization": f"Token {data['tokens'][0]}"})
+        run_locust(server, data_file, work, args)
+        server_figures = scrape(server, metrics_token)
+    finally:
+        server_log = server.stop()
+    results_file = work / "locust.json"
+    if not results_file.exists():
+        raise RuntimeError("locust wrote no results")
+    results = json.loads(results_file.read_text())
+    integrity = _manage(env, "check_integrity")
+    return {
+        "database": database.vendor,
+        "users": args.users,
+        "duration_s": args.duration,
+        "workers": args.workers,
+        "redis": redis,
+        "started_at": started.isoformat(timespec="seconds"),
+        # Other work on the same 2 cores skews every figure: keep the context with them.
+        "load_average_before": load_before,
+        "finished_at": (started + timedelta(seconds=args.duration)).isoformat(timespec="seconds"),
+        "endpoints": [*results["endpoints"], results["total"]],
+        "errors": results["total"]["failures"],
+        "failures": results["failures"],
+        "client_outcomes": results["outcomes"],
+        "server_outcomes": server_figures["outcomes"],
+        "server_views": server_figures["views"],
+        "server_tracebacks": server_log.count("Traceback"),
+        "integrity": {
+            "exit_code": integrity.returncode,
+            "output": integrity.stdout + integrity.stderr,
+        },
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""Catalogue and session endpoints: thin views over scheduling's QuerySets and services."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
+
+from accounts.models import User
+from bookings.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from bookings.models import Booking
+from bookings.services import cancel_session
+from config.errors import PermissionDenied
+from config.spectacular import PROTECTED_409, error_responses
+from scheduling.filters import GroupFilter, SessionFilter
+from scheduling.models import Group, Semester, Session, Specialization
+from scheduling.querysets import SessionQuerySet
+from scheduling.services import (
+    can_view_roster,
+    semester_create,
+    semester_delete,
+    semester_update,
+    session_create,
+    session_delete,
+    session_update,
+)
+
+from .serializers import (
+    GroupSerializer,
+    RosterEntrySerializer,
+    SemesterSerializer,
+    SessionCancellationSerializer,
+    SessionInputSerializer,
+    SessionSerializer,
+    SessionUpdateSerializer,
+    SpecializationSerializer,
+    changes_of,
+)
+
+JOINED_COLUMNS_NOT_SHOWN = [
+    f"{relation}__{field.name}"
+    for relation, model, shown in (
+        ("instructor", User, {"id", "username", "first_name", "last_name"}),
+        ("semester", Semester, {"id", "master_instructor"}),
+    )
+    for field in model._meta.concrete_fields
+    if field.name not in shown
+]
+
+STATISTICS = (
+    "booking_count",
+    "confirmed_count",
+    "waitlist_count",
+    "available_spots",
+    "attendance_count",
+    "feedback_count",
+    "average_rating",
+    "project_count",
+)
+
+
+class StaffWritesOrReadOnly(BasePermission):
+    """Any authenticated user reads; only staff write."""
+
+    message = "Only staff may change this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or user.is_staff
+
+
+CATALOGUE_WRITE_ERRORS = error_responses(400, 403)
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: SpecializationSerializer, **CATALOGUE_WRITE_ERRORS}),
+    update=extend_schema(responses={200: SpecializationSerializer, **CATALOGUE_WRITE_ERRORS}),
+    partial_update=extend_schema(
+        responses={200: SpecializationSerializer, **CATALOGUE_WRITE_ERRORS}
+    ),
+    destroy=extend_schema(responses={204: None, **error_responses(403), **PROTECTED_409}),
+)
+class SpecializationViewSet(viewsets.ModelViewSet):
+    queryset = Specialization.objects.all()
+    serializer_class = SpecializationSerializer
+    permission_classes = [StaffWritesOrReadOnly]
+    filter_backends: list = []
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: SemesterSerializer, **CATALOGUE_WRITE_ERRORS}),
+    update=extend_schema(responses={200: SemesterSerializer, **CATALOGUE_WRITE_ERRORS}),
+    partial_update=extend_schema(responses={200: SemesterSerializer, **CATALOGUE_WRITE_ERRORS}),
+    destroy=extend_schema(responses={204: None, **error_responses(403), **PROTECTED_409}),
+)
+class SemesterViewSet(viewsets.ModelViewSet):
+    queryset = Semester.objects.all()
+    serializer_class = SemesterSerializer
+    permission_classes = [StaffWritesOrReadOnly]
+    filter_backends: list = []
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = semester_create(by=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        serializer.instance = semester_update(
+            semester=serializer.instance, by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Semester) -> None:
+        semester_delete(semester=instance, by=self.request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: GroupSerializer(many=True), **error_responses(400)}),
+    create=extend_schema(responses={201: GroupSerializer, **CATALOGUE_WRITE_ERRORS}),
+    update=extend_schema(responses={200: GroupSerializer, **CATALOGUE_WRITE_ERRORS}),
+    partial_update=extend_schema(responses={200: GroupSerializer, **CATALOGUE_WRITE_ERRORS}),
+    destroy=extend_schema(responses={204: None, **error_responses(403), **PROTECTED_409}),
+)
+class GroupViewSet(viewsets.ModelViewSet):
+    # One query for the members of the whole page, not one per group.
+    queryset = Group.objects.prefetch_related("members")
+    serializer_class = GroupSerializer
+    permission_classes = [StaffWritesOrReadOnly]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = GroupFilter
+
+
+SESSION_WRITE_ERRORS = error_responses(400, 403, 503)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Sessions the caller may see, with their statistics. Staff and "
+        "instructors see all; students see sessions of active current semesters they are "
+        "eligible for, plus any session they have booked. `meeting_link` is null unless the "
+        "caller is staff, the session's instructor or master instructor, or holds a "
+        "confirmed booking. An invalid filter value is a 400.",
+        responses={200: SessionSerializer(many=True), **error_responses(400)},
+    ),
+    retrieve=extend_schema(
+        description="One session the caller may see (404 otherwise), with its statistics."
+    ),
+    create=extend_schema(
+        description="Staff or the semester's master instructor. A target specialization "
+        "needs an active qualification of the instructor (403 `not_qualified`).",
+        request=SessionInputSerializer,
+        responses={201: SessionSerializer, **SESSION_WRITE_ERRORS},
+    ),
+    update=extend_schema(
+        description="Staff or the semester's master instructor. The semester cannot change "
+        "(400); raising `capacity` promotes the waitlist, lowering it below the confirmed "
+        "bookings is 409 `capacity_below_confirmed`; a cancelled session is 409.",
+        request=SessionUpdateSerializer,
+        responses={200: SessionSerializer, **SESSION_WRITE_ERRORS, **error_responses(409)},
+    ),
+    partial_update=extend_schema(
+        description="As PUT, for the fields sent.",
+        request=SessionUpdateSerializer,
+        responses={200: SessionSerializer, **SESSION_WRITE_ERRORS, **error_responses(409)},
+    ),
+    destroy=extend_schema(
+        description="Staff or the semester's master instructor. Refused with 409 `protected` "
+        "while any booking (of any status), attendance, feedback or project refers to the "
+        "session, with each relation's count in `blocking`; cancel it instead.",
+        responses={204: None, **error_responses(403, 503), **PROTECTED_409},
+    ),
+)
+class SessionViewSet(viewsets.ModelViewSet):
+    """Sessions the caller may see (SPEC §4), with their statistics.
+
+    Writes go through scheduling.services: staff or the semester's master
+    instructor; the semester is fixed once created.
+    """
+
+    serializer_class = SessionSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = SessionFilter
+
+    def get_queryset(self) -> QuerySet[Session]:
+        if getattr(self, "swagger_fake_view", False):
+            return Session.objects.none()
+        user = self.request.user
+        sessions: SessionQuerySet = Session.objects.visible_to(user)
+        if self.action == "bookings":
+            # Only the permission check reads the session: no statistics needed.
+            return sessions.select_related("semester")
+        # One statement per page: statistics, the viewer's booking (for meeting_link)
+        # and the rows the representation names (master_instructor_id via semester).
+        sessions = (
+            sessions.with_stats()
+            .with_viewer_booking(user)
+            .select_related("instructor", "target_specialization", "semester")
+        )
+        if self.action in ("list", "retrieve"):
+            # Reads only: of the joined rows, fetch what the representation shows.
+            # Writes validate against the semester's dates, so they load it whole.
+            sessions = sessions.defer(*JOINED_COLUMNS_NOT_SHOWN)
+        return sessions
+
+    def _with_fresh_statistics(self, session: Session) -> Session:
+        """Re-read the statistics after a write, without the semester (read once)."""
+        figures = Session.objects.filter(pk=session.pk).with_stats().values(*STATISTICS).get()
+        for name, value in figures.items():
+            setattr(session, name, value)
+        return session
+
+    def _represent(self, session: Session, **kwargs: Any) -> Response:
+        return Response(
+            SessionSerializer(session, context=self.get_serializer_context()).data, **kwargs
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        given = SessionInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        session = session_create(by=request.user, **given.validated_data)
+        return self._represent(self._with_fresh_statistics(session), status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        session = self.get_object()
+        given = SessionUpdateSerializer(
+            session, data=request.data, partial=kwargs.get("partial", False)
+        )
+        given.is_valid(raise_exception=True)
+        session = session_update(session=session, by=request.user, **changes_of(given))
+        return self._represent(self._with_fresh_statistics(session))
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        session_delete(session=self.get_object(), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={200: SessionCancellationSerializer, **error_responses(400, 403, 409, 422, 503)},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel the session: confirmed bookings refunded in full, open ones cancelled."""
+        result = cancel_session(session=self.get_object(), by=request.user)
+        session = self.get_queryset().get(pk=result.session.pk)
+        body = {
+            "session": SessionSerializer(session, context=self.get_serializer_context()).data,
+            "bookings_cancelled": result.bookings_cancelled,
+            "credits_refunded": result.credits_refunded,
+        }
+        return Response(body)
+
+    @extend_schema(responses={200: RosterEntrySerializer(many=True), **error_responses(403)})
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def bookings(self, request: Request, pk: str | None = None) -> Response:
+        """The session's bookings, oldest first, with each waitlisted one's position."""
+        session = self.get_object()
+        if not can_view_roster(request.user, session):
+            raise PermissionDenied("Only staff and the session's instructors may see its bookings.")
+        roster = (
+            Booking.objects.filter(session=session)
+            .with_waitlist_position()
+            .select_related("student")
+        )
+        page = self.paginate_queryset(roster)
+        return self.get_paginated_response(RosterEntrySerializer(page, many=True).data)

@@ -1,0 +1,227 @@
+"""Forms of the instructor pages. They collect input; the services decide.
+
+The session form does not run the model validation itself: `session_create` and
+`session_update` do (`validate_session`), and the page puts the ValidationError
+they raise beside the fields it names. Running it here too would check every
+rule twice and let the two runs drift apart.
+"""
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from engagement.models import Attendance
+
+from .models import Group, InstructorQualification, Semester, Session, Specialization
+
+DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    """The browser's date-and-time picker; values are wall-clock times in TIME_ZONE."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format=DATETIME_LOCAL_FORMAT)
+
+
+class SemesterSelect(forms.Select):
+    """Each option carries its semester's location, shown as the location's default."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-location"] = instance.location
+        return option
+
+
+class GroupSelect(forms.Select):
+    """Each option carries its semester, so the page can offer only the chosen semester's."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-semester"] = str(instance.semester_id)
+        return option
+
+
+def manageable_semesters(user: User) -> Any:
+    """Semesters whose sessions the user may create: all for staff, else the ones they master."""
+    semesters = Semester.objects.all()
+    if user.is_staff:
+        return semesters
+    return semesters.filter(master_instructor=user)
+
+
+class SessionForm(forms.ModelForm):
+    """Every editable field of a session. The semester is chosen on create only."""
+
+    meeting_link = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://"}),
+        help_text="Virtual sessions only; shown to booked students.",
+    )
+
+    class Meta:
+        model = Session
+        fields = [
+            "semester",
+            "title",
+            "description",
+            "date_start",
+            "date_end",
+            "session_type",
+            "location",
+            "meeting_link",
+            "capacity",
+            "credit_cost",
+            "target_specialization",
+            "group",
+            "mixed_specialization",
+        ]
+        widgets = {
+            "semester": SemesterSelect,
+            "group": GroupSelect,
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "date_start": DateTimeLocalInput,
+            "date_end": DateTimeLocalInput,
+        }
+        labels = {
+            "session_type": "Type",
+            "date_start": "Starts",
+            "date_end": "Ends",
+            "credit_cost": "Credit cost",
+            "target_specialization": "Target specialization",
+            "mixed_specialization": "Open to every specialization",
+        }
+        help_texts = {
+            "mixed_specialization": (
+                "Students of any specialization may book, even with a target set."
+            ),
+        }
+
+    def __init__(self, *args: Any, user: User, instructor: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        editing = self.instance.pk is not None
+        tz_name = timezone.get_current_timezone_name()
+        for name in ("date_start", "date_end"):
+            self.fields[name].help_text = f"Local time ({tz_name})."
+
+        qualified = InstructorQualification.objects.active_on(timezone.localdate()).filter(
+            instructor=instructor
+        )
+        allowed = Q(pk__in=qualified.values("specialization_id"))
+        if editing and self.instance.target_specialization_id:
+            # A target chosen while the instructor was qualified stays selectable, so that
+            # editing another field does not force a change of target.
+            allowed |= Q(pk=self.instance.target_specialization_id)
+        self.fields["target_specialization"].queryset = Specialization.objects.filter(allowed)
+        self.fields["target_specialization"].empty_label = "None (any specialization)"
+        self.fields["group"].empty_label = "None (open to everyone eligible)"
+
+        if editing:
+            del self.fields["semester"]
+            semester = self.instance.semester
+            self.fields["group"].queryset = Group.objects.filter(semester=semester)
+            self._describe_location(semester.location)
+        else:
+            semesters = manageable_semesters(user)
+            self.fields["semester"].queryset = semesters
+            self.fields["semester"].label_from_instance = lambda semester: (
+                f"{semester.code} · {semester.name}"
+            )
+            self.fields["semester"].empty_label = None
+            chosen = self._chosen_semester_id()
+            groups = Group.objects.select_related("semester")
+            self.fields["group"].queryset = (
+                groups.filter(semester_id=chosen)
+                if chosen
+                else groups.filter(semester__in=semesters)
+            )
+            self._describe_location("")
+
+    def _chosen_semester_id(self) -> int | None:
+        """The semester posted with a bound form, so its groups alone are valid choices."""
+        if not self.is_bound:
+            return None
+        try:
+            return int(self.data.get(self.add_prefix("semester"), ""))
+        except ValueError:
+            return None
+
+    def _describe_location(self, default: str) -> None:
+        field = self.fields["location"]
+        field.widget.attrs["placeholder"] = default
+        field.help_text = (
+            f"Leave blank to use the semester's location ({default})."
+            if default
+            else "Leave blank to use the semester's location."
+        )
+
+    def _post_clean(self) -> None:
+        # Model validation runs once, inside the services (see the module docstring).
+        pass
+
+    def session_fields(self) -> dict[str, Any]:
+        """The cleaned values the services take, without the semester."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "semester"}
+
+    def changed_session_fields(self) -> dict[str, Any]:
+        """Only what the user changed, so that session_update re-checks only what moved."""
+        values = self.session_fields()
+        return {name: values[name] for name in self.changed_data if name in values}
+
+    def add_service_error(self, error: ValidationError) -> None:
+        """Put a service's ValidationError beside the fields it names."""
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        else:
+            self.add_error(None, error)
+
+
+class AttendanceForm(forms.Form):
+    """One status per confirmed student; a blank leaves that student unmarked."""
+
+    def __init__(
+        self,
+        *args: Any,
+        students: list[User],
+        current: dict[int, str],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "Not marked"), *Attendance.Status.choices]
+        self.students = students
+        for student in students:
+            self.fields[self.field_name(student)] = forms.ChoiceField(
+                label=student.get_full_name() or student.username,
+                choices=choices,
+                required=False,
+                initial=current.get(student.pk, ""),
+            )
+
+    @staticmethod
+    def field_name(student: User) -> str:
+        return f"student_{student.pk}"
+
+    def rows(self) -> list[tuple[User, forms.BoundField]]:
+        return [(student, self[self.field_name(student)]) for student in self.students]
+
+    def marked(self) -> list[tuple[User, str]]:
+        """The students whose status the user set or changed."""
+        return [
+            (student, self.cleaned_data[self.field_name(student)])
+            for student in self.students
+            if self.field_name(student) in self.changed_data
+            and self.cleaned_data[self.field_name(student)]
+        ]

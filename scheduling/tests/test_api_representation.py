@@ -1,0 +1,37 @@
+"""The session list's direct rendering must equal DRF's generic rendering, field by field."""
+
+import pytest
+from rest_framework.test import APIRequestFactory
+
+from accounts.tests.factories import StudentFactory
+from bookings.tests.factories import BookingFactory
+from engagement.tests.factories import FeedbackFactory
+from scheduling.api.serializers import SessionSerializer
+from scheduling.models import Session
+from scheduling.tests.factories import PastSessionFactory, SessionFactory, SpecializationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_direct_rendering_equals_the_declared_fields_for_every_kind_of_session():
+    target = SpecializationFactory(code="LFA_COACH")
+    sessions = [
+        SessionFactory(session_type="virtual", target_specialization=target),
+        SessionFactory(session_type="hybrid", mixed_specialization=True),
+        PastSessionFactory(status="cancelled"),
+    ]
+    booking = BookingFactory(session=sessions[0])
+    FeedbackFactory(session=sessions[2], rating=4)
+    request = APIRequestFactory().get("/api/v1/sessions/")
+
+    for viewer in (booking.student, StudentFactory(), sessions[0].instructor):
+        request.user = viewer
+        serializer = SessionSerializer(context={"request": request})
+        rows = (
+            Session.objects.with_stats()
+            .with_viewer_booking(viewer)
+            .select_related("instructor", "target_specialization", "semester")
+        )
+        for row in rows:
+            assert serializer.to_representation(row) == serializer.represent_with_fields(row)
+    assert set(SessionSerializer.Meta.fields) == set(serializer.to_representation(row))

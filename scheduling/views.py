@@ -1,0 +1,341 @@
+"""The instructor area (SPEC §5): thin views over the scheduling, booking and engagement services.
+
+Access is declared on each view: every page needs an instructor or staff login
+(`InstructorAreaMixin`); sessions are fetched through what the user may see
+(`Session.objects.taught_or_managed_by`), so a stranger's id is a 404; views
+that change a session also declare `manage = True`, which asks
+`can_manage_semester` (403 for an instructor who only teaches it).
+"""
+
+import copy
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.generic import DetailView, FormView, ListView, View
+from django.views.generic.detail import SingleObjectMixin
+
+from bookings.models import Booking
+from bookings.services import cancel_session
+from config.errors import DomainError
+from config.pagination import PageIdsFirstPaginator
+from engagement.models import Attendance, Feedback
+from engagement.services import attendance_record, can_mark_attendance
+
+from .errors import SessionProtected
+from .filters import SessionFilter
+from .forms import AttendanceForm, SessionForm
+from .models import Semester, Session
+from .services import blocking_relations, can_manage_semester, session_create, session_delete
+from .services import session_update as update_session
+
+BLOCKING_LABELS = {
+    "bookings": "bookings (of any status)",
+    "attendance": "attendance records",
+    "feedback": "feedback entries",
+    "projects": "projects",
+}
+
+
+class InstructorAreaMixin(LoginRequiredMixin, UserPassesTestMixin):
+    """Anonymous visitors are sent to the login page; students get 403."""
+
+    def test_func(self) -> bool:
+        user = self.request.user
+        return user.is_staff or user.is_instructor
+
+
+class SessionAccessMixin(InstructorAreaMixin, SingleObjectMixin):
+    """Fetch the session through what the user may see; `manage` declares the write right."""
+
+    model = Session
+    manage: bool = False
+    context_object_name = "session"
+
+    def get_queryset(self) -> QuerySet[Session]:
+        return Session.objects.taught_or_managed_by(self.request.user).select_related(
+            "semester", "instructor", "group", "target_specialization"
+        )
+
+    def get_object(self, queryset: QuerySet[Session] | None = None) -> Session:
+        session = super().get_object(queryset)
+        if self.manage and not can_manage_semester(self.request.user, session.semester):
+            raise PermissionDenied("Only staff or the semester's master instructor may do this.")
+        return session
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["can_manage"] = can_manage_semester(self.request.user, self.object.semester)
+        return context
+
+
+class SessionListView(InstructorAreaMixin, ListView):
+    """My sessions: a constant number of queries, statistics for the page's rows only."""
+
+    template_name = "scheduling/session_list.html"
+    context_object_name = "sessions"
+    paginate_by = 25
+    paginator_class = PageIdsFirstPaginator
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        data = request.GET.copy()
+        # Upcoming first, unless the visitor chose a period (an empty "when" means any time).
+        data.setdefault("when", "upcoming")
+        self.semesters = list(self._semesters())
+        self.filterset = SessionFilter(
+            data,
+            queryset=Session.objects.taught_or_managed_by(request.user)
+            .with_stats()
+            .select_related("semester", "instructor"),
+        )
+        return super().get(request, *args, **kwargs)
+
+    def _semesters(self) -> QuerySet[Semester]:
+        user = self.request.user
+        if user.is_staff:
+            return Semester.objects.all()
+        return Semester.objects.filter(
+            pk__in=Session.objects.filter(instructor=user).values("semester_id")
+        ) | Semester.objects.filter(master_instructor=user)
+
+    def get_queryset(self) -> QuerySet[Session]:
+        # An invalid filter value (a letter for a semester id) shows nothing rather than everything.
+        return self.filterset.qs if self.filterset.is_valid() else Session.objects.none()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        form = self.filterset.form
+        form.fields["semester"].widget = forms.Select(
+            choices=[("", "All semesters")]
+            + [(semester.pk, f"{semester.code} · {semester.name}") for semester in self.semesters]
+        )
+        form.fields["when"].widget = forms.Select(
+            choices=[("", "Any time"), *SessionFilter.base_filters["when"].extra["choices"]]
+        )
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            filter_form=form,
+            filter_query=query.urlencode(),
+            can_create=self.request.user.is_staff
+            or any(
+                semester.master_instructor_id == self.request.user.pk for semester in self.semesters
+            ),
+        )
+        return context
+
+
+class SessionFormMixin:
+    """Save through the services and put what they refuse on the form."""
+
+    form_class = SessionForm
+    template_name = "scheduling/session_form.html"
+
+    request: HttpRequest
+
+    def save(self, form: SessionForm) -> Session:
+        raise NotImplementedError
+
+    def form_valid(self, form: SessionForm) -> HttpResponse:
+        try:
+            session = self.save(form)
+        except ValidationError as error:
+            form.add_service_error(error)
+            return self.form_invalid(form)
+        except DomainError as error:
+            field = "target_specialization" if error.code == "not_qualified" else None
+            form.add_error(field, error.message)
+            return self.form_invalid(form)
+        return redirect("instructor:session-detail", pk=session.pk)
+
+
+class SessionCreateView(InstructorAreaMixin, SessionFormMixin, FormView):
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs.update(user=self.request.user, instructor=self.request.user)
+        return kwargs
+
+    def save(self, form: SessionForm) -> Session:
+        session = session_create(
+            by=self.request.user,
+            semester=form.cleaned_data["semester"],
+            instructor=self.request.user,
+            **form.session_fields(),
+        )
+        messages.success(self.request, f"Session “{session.title}” created.")
+        return session
+
+
+class SessionUpdateView(SessionAccessMixin, SessionFormMixin, FormView):
+    manage = True
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.object = self.get_object()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.object = self.get_object()
+        return super().post(request, *args, **kwargs)
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs.update(
+            # A copy: a refused update must not leave half-applied values on the page's object.
+            instance=copy.copy(self.object),
+            user=self.request.user,
+            instructor=self.object.instructor,
+        )
+        return kwargs
+
+    def save(self, form: SessionForm) -> Session:
+        changes = form.changed_session_fields()
+        if not changes:
+            messages.info(self.request, "Nothing changed.")
+            return self.object
+        session = update_session(session=copy.copy(self.object), by=self.request.user, **changes)
+        messages.success(self.request, f"Session “{session.title}” saved.")
+        return session
+
+
+class SessionDetailView(SessionAccessMixin, DetailView):
+    """Information, roster, waitlist, attendance and feedback in a fixed number of queries."""
+
+    template_name = "scheduling/session_detail.html"
+
+    def get_queryset(self) -> QuerySet[Session]:
+        return super().get_queryset().with_stats()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        session = self.object
+        context.update(attendance_context(session, self.request.user))
+        context["feedback"] = list(
+            Feedback.objects.filter(session=session).select_related("student")
+        )
+        return context
+
+
+def attendance_context(session: Session, user: Any, data: Any = None) -> dict[str, Any]:
+    """Roster, waitlist and the attendance form: two queries whatever the roster's size."""
+    bookings = list(
+        Booking.objects.live()
+        .filter(session=session)
+        .with_waitlist_position()
+        .select_related("student")
+        .order_by("created_at", "id")
+    )
+    roster = [b for b in bookings if b.status == Booking.Status.CONFIRMED]
+    waitlist = [b for b in bookings if b.status == Booking.Status.WAITLISTED]
+    attendance_open = session.has_started() and can_mark_attendance(user, session)
+    context: dict[str, Any] = {
+        "roster": roster,
+        "waitlist": waitlist,
+        "attendance_open": attendance_open,
+    }
+    if attendance_open and roster:
+        current = dict(
+            Attendance.objects.filter(session=session).values_list("student_id", "status")
+        )
+        context["attendance_form"] = AttendanceForm(
+            data, students=[b.student for b in roster], current=current
+        )
+    return context
+
+
+class AttendanceView(SessionAccessMixin, View):
+    """Save the whole roster's attendance at once, each row through attendance_record."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        session = self.object = self.get_object()
+        detail = reverse("instructor:session-detail", kwargs={"pk": session.pk})
+        form = attendance_context(session, request.user, request.POST).get("attendance_form")
+        if form is None:
+            if session.has_started():
+                messages.error(request, "No student holds a confirmed booking to mark.")
+            else:
+                messages.error(request, "Attendance opens when the session starts.")
+            return HttpResponseRedirect(detail)
+        if not form.is_valid():
+            messages.error(request, "Choose one of the listed statuses for each student.")
+            return HttpResponseRedirect(detail)
+        saved = 0
+        for student, status in form.marked():
+            try:
+                attendance_record(session=session, student=student, status=status, by=request.user)
+            except (DomainError, ValidationError) as error:
+                text = (
+                    error.message if isinstance(error, DomainError) else "; ".join(error.messages)
+                )
+                messages.error(request, f"{student.get_full_name() or student}: {text}")
+            else:
+                saved += 1
+        if saved:
+            noun = "student" if saved == 1 else "students"
+            messages.success(request, f"Attendance saved for {saved} {noun}.")
+        elif not form.marked():
+            messages.info(request, "No attendance changed.")
+        return HttpResponseRedirect(detail)
+
+
+class SessionDeleteView(SessionAccessMixin, View):
+    """Confirm, then delete; a protected session lists what blocks it and offers cancelling."""
+
+    manage = True
+    template_name = "scheduling/session_confirm_delete.html"
+
+    def confirmation(self, blocking: dict[str, int]) -> HttpResponse:
+        rows = [(BLOCKING_LABELS[name], count) for name, count in blocking.items() if count]
+        return render(
+            self.request,
+            self.template_name,
+            {"session": self.object, "blocking": rows, "protected": bool(rows)},
+        )
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.object = self.get_object()
+        return self.confirmation(blocking_relations(self.object))
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.object = self.get_object()
+        title = self.object.title
+        try:
+            session_delete(session=self.object, by=request.user)
+        except SessionProtected as error:
+            messages.error(request, "The session cannot be deleted: other records refer to it.")
+            return self.confirmation(error.blocking)
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect("instructor:session-detail", pk=self.object.pk)
+        messages.success(request, f"Session “{title}” deleted.")
+        return redirect("instructor:session-list")
+
+
+class SessionCancelView(SessionAccessMixin, View):
+    """Cancel instead of deleting: every confirmed booking refunded, every open one cancelled."""
+
+    manage = True
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.object = self.get_object()
+        try:
+            result = cancel_session(session=self.object, by=request.user)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            bookings = "booking" if result.bookings_cancelled == 1 else "bookings"
+            credits = "credit" if result.credits_refunded == 1 else "credits"
+            messages.success(
+                request,
+                f"Session “{self.object.title}” cancelled: {result.bookings_cancelled} "
+                f"{bookings} cancelled, {result.credits_refunded} {credits} refunded.",
+            )
+        return redirect("instructor:session-detail", pk=self.object.pk)
