@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import database  # noqa: E402
+from ops import scratch_db  # noqa: E402
 
 
 def _free_port() -> int:
@@ -131,7 +131,7 @@ def _query_count(path: str, token: str) -> int:
     return len(queries)
 
 
-def _raw_connection(db: database.BenchDatabase) -> Any:
+def _raw_connection(db: scratch_db.ScratchDatabase) -> Any:
     if db.vendor == "postgresql":
         import psycopg
 
@@ -146,7 +146,7 @@ def _raw_connection(db: database.BenchDatabase) -> Any:
 
 
 def measure_lists(
-    server: Server, db: database.BenchDatabase, token: str, scale: int, args: argparse.Namespace
+    server: Server, db: scratch_db.ScratchDatabase, token: str, scale: int, args: argparse.Namespace
 ) -> list[dict]:
     from bench.floor import floor_page
     from bench.naive import naive_page
@@ -341,7 +341,7 @@ def main() -> int:
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
 
-    db = database.create(os.environ.get("DATABASE_URL"))
+    db = scratch_db.create(os.environ.get("DATABASE_URL"), "practica_bench")
     print(f"Benchmark database: {db.vendor} {db.name}", file=sys.stderr)
     env = {
         **os.environ,

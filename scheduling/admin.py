@@ -24,6 +24,7 @@ from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 
 from .models import Group, InstructorQualification, Semester, Session, Specialization
+from .querysets import SESSION_STATISTICS
 from .services import (
     EDITABLE_FIELDS,
     SEMESTER_FIELDS,
@@ -175,17 +176,6 @@ def stat_column(name: str, description: str) -> Callable[[Any, Session], Any]:
     return column
 
 
-STATISTICS = (
-    "booking_count",
-    "confirmed_count",
-    "waitlist_count",
-    "available_spots",
-    "attendance_count",
-    "feedback_count",
-    "average_rating",
-    "project_count",
-)
-
 # Every column of the CSV export: the session's fields, then its statistics.
 CSV_FIELDS: tuple[tuple[str, Callable[[Session], Any]], ...] = (
     ("id", lambda s: s.pk),
@@ -210,7 +200,7 @@ CSV_FIELDS: tuple[tuple[str, Callable[[Session], Any]], ...] = (
     ("meeting_link", lambda s: s.meeting_link),
     ("created_at", lambda s: s.created_at.isoformat()),
     ("updated_at", lambda s: s.updated_at.isoformat()),
-    *((name, lambda s, name=name: getattr(s, name)) for name in STATISTICS),
+    *((name, lambda s, name=name: getattr(s, name)) for name in SESSION_STATISTICS),
 )
 
 
@@ -342,7 +332,7 @@ class SessionAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
         "date_start",
         "capacity",
         "credit_cost",
-        *STATISTICS,
+        *SESSION_STATISTICS,
     )
     list_filter = (
         "semester",
@@ -380,7 +370,7 @@ class SessionAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
         ("Seats", {"fields": ("capacity", "credit_cost", "status")}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
-    statistics_fieldset = ("Statistics", {"fields": STATISTICS})
+    statistics_fieldset = ("Statistics", {"fields": SESSION_STATISTICS})
 
     booking_count = stat_column("booking_count", "bookings")
     confirmed_count = stat_column("confirmed_count", "confirmed")
@@ -408,7 +398,7 @@ class SessionAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
         fixed = ("status", "created_at", "updated_at")
         if obj is None:
             return fixed
-        return ("semester", *fixed, *STATISTICS)
+        return ("semester", *fixed, *SESSION_STATISTICS)
 
     def has_change_permission(self, request: HttpRequest, obj: Session | None = None) -> bool:
         # A cancelled session is history: the service refuses edits, the page shows it.

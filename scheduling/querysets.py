@@ -24,6 +24,19 @@ if TYPE_CHECKING:
     from scheduling.models import Session
 
 
+# The figures with_stats() annotates, in the order every surface shows them.
+SESSION_STATISTICS = (
+    "booking_count",
+    "confirmed_count",
+    "waitlist_count",
+    "available_spots",
+    "attendance_count",
+    "feedback_count",
+    "average_rating",
+    "project_count",
+)
+
+
 class PerSessionAggregate(Func):
     """`(SELECT <aggregate> FROM <table> WHERE session_id = <outer id> [AND status IN ...])`.
 

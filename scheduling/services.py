@@ -128,35 +128,48 @@ def session_update(*, session: Session, by: User, **changes: Any) -> Session:
     return session
 
 
-def blocking_relations(session: Session) -> dict[str, int]:
-    """Count every row that PROTECTs the session, in one query."""
-    from bookings.models import Booking
-    from engagement.models import Attendance, Feedback, ProjectSession
+def count_referencing_rows(instance: Any, relations: dict[str, tuple[Any, str]]) -> dict[str, int]:
+    """Count, in one query, the rows of each `name: (model, fk_column)` that point at `instance`."""
 
-    def count_of(model: Any) -> Coalesce:
+    def count_of(model: Any, column: str) -> Coalesce:
         rows = (
-            model.objects.filter(session_id=OuterRef("pk"))
+            model.objects.filter(**{column: OuterRef("pk")})
             .order_by()
-            .values("session_id")
+            .values(column)
             .annotate(n=Count("pk"))
             .values("n")
         )
         return Coalesce(Subquery(rows), 0)
 
+    # Prefixed names: a bare "bookings" would clash with the reverse relation.
+    annotations = {
+        f"referencing_{name}": count_of(model, column)
+        for name, (model, column) in relations.items()
+    }
     counts = (
-        Session.objects.filter(pk=session.pk)
-        .annotate(
-            blocking_bookings=count_of(Booking),
-            blocking_attendance=count_of(Attendance),
-            blocking_feedback=count_of(Feedback),
-            blocking_projects=count_of(ProjectSession),
-        )
-        .values(
-            "blocking_bookings", "blocking_attendance", "blocking_feedback", "blocking_projects"
-        )
+        type(instance)
+        .objects.filter(pk=instance.pk)
+        .annotate(**annotations)
+        .values(*annotations)
         .get()
     )
-    return {name.removeprefix("blocking_"): count for name, count in counts.items()}
+    return {name.removeprefix("referencing_"): count for name, count in counts.items()}
+
+
+def blocking_relations(session: Session) -> dict[str, int]:
+    """Count every row that PROTECTs the session, in one query."""
+    from bookings.models import Booking
+    from engagement.models import Attendance, Feedback, ProjectSession
+
+    return count_referencing_rows(
+        session,
+        {
+            "bookings": (Booking, "session_id"),
+            "attendance": (Attendance, "session_id"),
+            "feedback": (Feedback, "session_id"),
+            "projects": (ProjectSession, "session_id"),
+        },
+    )
 
 
 def session_delete(*, session: Session, by: User) -> None:
@@ -233,27 +246,14 @@ def semester_blocking_relations(semester: Semester) -> dict[str, int]:
 
     from .models import Group
 
-    def count_of(model: Any) -> Coalesce:
-        rows = (
-            model.objects.filter(semester_id=OuterRef("pk"))
-            .order_by()
-            .values("semester_id")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return Coalesce(Subquery(rows), 0)
-
-    counts = (
-        Semester.objects.filter(pk=semester.pk)
-        .annotate(
-            blocking_sessions=count_of(Session),
-            blocking_groups=count_of(Group),
-            blocking_projects=count_of(Project),
-        )
-        .values("blocking_sessions", "blocking_groups", "blocking_projects")
-        .get()
+    return count_referencing_rows(
+        semester,
+        {
+            "sessions": (Session, "semester_id"),
+            "groups": (Group, "semester_id"),
+            "projects": (Project, "semester_id"),
+        },
     )
-    return {name.removeprefix("blocking_"): count for name, count in counts.items()}
 
 
 def semester_delete(*, semester: Semester, by: User) -> None:

@@ -21,7 +21,7 @@ from config.errors import PermissionDenied
 from config.spectacular import PROTECTED_409, error_responses
 from scheduling.filters import GroupFilter, SessionFilter
 from scheduling.models import Group, Semester, Session, Specialization
-from scheduling.querysets import SessionQuerySet
+from scheduling.querysets import SESSION_STATISTICS, SessionQuerySet
 from scheduling.services import (
     can_view_roster,
     semester_create,
@@ -53,17 +53,6 @@ JOINED_COLUMNS_NOT_SHOWN = [
     for field in model._meta.concrete_fields
     if field.name not in shown
 ]
-
-STATISTICS = (
-    "booking_count",
-    "confirmed_count",
-    "waitlist_count",
-    "available_spots",
-    "attendance_count",
-    "feedback_count",
-    "average_rating",
-    "project_count",
-)
 
 
 class StaffWritesOrReadOnly(BasePermission):
@@ -210,7 +199,9 @@ class SessionViewSet(viewsets.ModelViewSet):
 
     def _with_fresh_statistics(self, session: Session) -> Session:
         """Re-read the statistics after a write, without the semester (read once)."""
-        figures = Session.objects.filter(pk=session.pk).with_stats().values(*STATISTICS).get()
+        figures = (
+            Session.objects.filter(pk=session.pk).with_stats().values(*SESSION_STATISTICS).get()
+        )
         for name, value in figures.items():
             setattr(session, name, value)
         return session
