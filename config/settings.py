@@ -193,11 +193,17 @@ IDEMPOTENCY_KEY_TTL_HOURS = 24
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 REST_FRAMEWORK = {
+    # Throttles key anonymous clients on the address the outermost trusted proxy saw,
+    # not on a client-supplied X-Forwarded-For (the same rule as the login limits).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The API speaks JSON only (anything else is a 415): form and multipart bodies
+    # would lose types (null, lists) and accept garbage; numbers stay finite.
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.StandardPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -227,6 +233,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Tags and operation ids from the resource ("sessions_list"), not the version.
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.spectacular.allow_empty_query_values",
+    ],
     # Several models have a `status` (or `kind`) with different choices: name each enum.
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "scheduling.models.Session.Status",

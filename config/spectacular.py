@@ -124,3 +124,17 @@ class AutoSchema(SpectacularAutoSchema):
 
     def get_override_parameters(self) -> list[Any]:
         return [*super().get_override_parameters(), RETRY_AFTER]
+
+
+def allow_empty_query_values(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """A postprocessing hook: every query parameter may be sent empty (`?date_to=`),
+    which reads as absent, as django-filter and DRF's pagination treat it (the
+    instructor pages' GET forms send their blank fields that way)."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    parameter["allowEmptyValue"] = True
+    return result

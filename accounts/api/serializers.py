@@ -1,11 +1,12 @@
 from rest_framework import serializers
 
 from accounts.models import User
+from config.fields import StrictCharField
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    username = StrictCharField()
+    password = StrictCharField(style={"input_type": "password"}, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer):

@@ -1,4 +1,4 @@
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, user_logged_in
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -13,7 +13,12 @@ from .serializers import MeSerializer, TokenRequestSerializer, TokenSerializer
 
 
 class TokenView(APIView):
-    """Exchange a username and password for the caller's API token."""
+    """Exchange a username and password for the caller's API token.
+
+    `authenticate(request=...)` lets django-axes count the failures; once a
+    (username, address) is locked out, its middleware answers 429
+    (config.login_limits.lockout_response).
+    """
 
     # No session authentication here: a login form posted cross-site needs no CSRF
     # exemption to be harmless, because this view reads no cookie at all.
@@ -38,6 +43,9 @@ class TokenView(APIView):
             raise serializers.ValidationError(
                 {"non_field_errors": ["Unable to log in with the provided credentials."]}
             )
+        # As a page login does: records last_login, and django-axes clears this
+        # (username, address)'s failures (AXES_RESET_ON_SUCCESS).
+        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

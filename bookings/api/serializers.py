@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from bookings.models import Booking, CreditTransaction
+from config.fields import StrictCharField, StrictIntegerField, StrictPrimaryKeyRelatedField
 from scheduling.models import Session
 
 
@@ -53,10 +54,10 @@ class BookingCancellationSerializer(BookingSerializer):
 
 
 class BookingCreateSerializer(serializers.Serializer):
-    session = serializers.PrimaryKeyRelatedField(
+    session = StrictPrimaryKeyRelatedField(
         queryset=Session.objects.none(), help_text="A session you can see."
     )
-    student = serializers.PrimaryKeyRelatedField(
+    student = StrictPrimaryKeyRelatedField(
         queryset=User.objects.all(),
         required=False,
         help_text="Staff only: the student to book. Students book for themselves.",
@@ -88,6 +89,6 @@ class CreditTransactionSerializer(serializers.ModelSerializer):
 
 class CreditGrantSerializer(serializers.Serializer):
     # Who may receive credits and how many are grant_credits' rules; it answers 400.
-    student = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
-    amount = serializers.IntegerField()
-    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    student = StrictPrimaryKeyRelatedField(queryset=User.objects.all())
+    amount = StrictIntegerField()
+    note = StrictCharField(max_length=255, required=False, allow_blank=True, default="")

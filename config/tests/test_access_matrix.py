@@ -331,3 +331,12 @@ def test_lists_carry_only_the_callers_rows(path, role, token_client):
     assert {row["id"] for row in response.json()["results"]} == expected
     # Nobody's list is empty in this world except an instructor's ledger.
     assert expected or (model is CreditTransaction and role in {"instructor", "master"})
+
+
+def test_the_secret_scan_catches_a_leak():
+    student, other = StudentFactory(), StudentFactory()
+    token, _ = Token.objects.get_or_create(user=other)
+    for leak in (other.email, other.password, token.key):
+        with pytest.raises(AssertionError):
+            _assert_no_secrets_of_others(f'{{"x": "{leak}"}}', caller=student)
+    _assert_no_secrets_of_others(f'{{"x": "{student.email}"}}', caller=student)

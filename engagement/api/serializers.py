@@ -5,11 +5,17 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import User
+from config.fields import (
+    StrictCharField,
+    StrictIntegerField,
+    StrictPrimaryKeyRelatedField,
+    bounded_ids,
+)
 from engagement.models import Attendance, Feedback, Project
 from scheduling.models import Semester, Session
 
 
-class _VisibleSessionField(serializers.PrimaryKeyRelatedField):
+class _VisibleSessionField(StrictPrimaryKeyRelatedField):
     """A session id among those the requesting user may see; others do not exist for them."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -44,7 +50,7 @@ class AttendanceSerializer(serializers.ModelSerializer):
 
 class AttendanceCreateSerializer(serializers.Serializer):
     session = _VisibleSessionField()
-    student = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    student = StrictPrimaryKeyRelatedField(queryset=User.objects.all())
     status = serializers.ChoiceField(choices=Attendance.Status.choices)
 
 
@@ -76,8 +82,12 @@ class FeedbackSerializer(serializers.ModelSerializer):
 class FeedbackCreateSerializer(serializers.Serializer):
     session = _VisibleSessionField()
     # The 1..5 range is feedback_give's rule (and a database constraint): it answers 400.
-    rating = serializers.IntegerField()
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    rating = StrictIntegerField()
+    comment = StrictCharField(required=False, allow_blank=True, default="")
+
+
+# A project spans a semester's sessions: far fewer than this; more is a 400.
+MAX_PROJECT_SESSIONS = 500
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -92,24 +102,24 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class ProjectCreateSerializer(serializers.Serializer):
-    semester = serializers.PrimaryKeyRelatedField(queryset=Semester.objects.all())
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    semester = StrictPrimaryKeyRelatedField(queryset=Semester.objects.all())
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, default="")
     # Membership of the project's semester is project_create's rule: it answers 400.
-    sessions = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Session.objects.all(), required=False, default=list
+    sessions = bounded_ids(
+        Session.objects.all(), max_length=MAX_PROJECT_SESSIONS, required=False, default=list
     )
 
 
 class ProjectUpdateSerializer(serializers.Serializer):
     """PUT replaces every field (sessions default to none); PATCH only those given."""
 
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    sessions = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Session.objects.all(), required=False, default=list
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, default="")
+    sessions = bounded_ids(
+        Session.objects.all(), max_length=MAX_PROJECT_SESSIONS, required=False, default=list
     )
-    semester = serializers.PrimaryKeyRelatedField(
+    semester = StrictPrimaryKeyRelatedField(
         queryset=Semester.objects.all(),
         required=False,
         help_text="Fixed once the project exists; accepted only unchanged.",

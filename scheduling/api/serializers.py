@@ -12,18 +12,25 @@ from rest_framework import serializers
 
 from accounts.models import User
 from bookings.models import Booking
+from config.fields import (
+    StrictCharField,
+    StrictIntegerField,
+    StrictModelSerializer,
+    StrictPrimaryKeyRelatedField,
+    bounded_ids,
+)
 from scheduling.models import Group, Semester, Session, Specialization
 from scheduling.querysets import can_see_meeting_link
 
 
-class SpecializationSerializer(serializers.ModelSerializer):
+class SpecializationSerializer(StrictModelSerializer):
     class Meta:
         model = Specialization
         fields = ["id", "code", "name"]
 
 
-class SemesterSerializer(serializers.ModelSerializer):
-    master_instructor = serializers.PrimaryKeyRelatedField(
+class SemesterSerializer(StrictModelSerializer):
+    master_instructor = StrictPrimaryKeyRelatedField(
         queryset=User.objects.filter(role=User.Role.INSTRUCTOR)
     )
 
@@ -41,9 +48,13 @@ class SemesterSerializer(serializers.ModelSerializer):
         ]
 
 
-class GroupSerializer(serializers.ModelSerializer):
-    members = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(role=User.Role.STUDENT), many=True, required=False
+# A training group is a class of students; more ids than this is a 400.
+MAX_GROUP_MEMBERS = 1000
+
+
+class GroupSerializer(StrictModelSerializer):
+    members = bounded_ids(
+        User.objects.filter(role=User.Role.STUDENT), max_length=MAX_GROUP_MEMBERS, required=False
     )
 
     class Meta:
@@ -170,16 +181,16 @@ class SessionSerializer(serializers.ModelSerializer):
         return session.meeting_link
 
 
-class SessionInputSerializer(serializers.ModelSerializer):
+class SessionInputSerializer(StrictModelSerializer):
     """The writable fields of a session; the status changes only through `cancel`."""
 
-    instructor = serializers.PrimaryKeyRelatedField(
+    instructor = StrictPrimaryKeyRelatedField(
         queryset=User.objects.filter(role=User.Role.INSTRUCTOR)
     )
     target_specialization = serializers.SlugRelatedField(
         slug_field="code", queryset=Specialization.objects.all(), allow_null=True, required=False
     )
-    meeting_link = serializers.CharField(
+    meeting_link = StrictCharField(
         max_length=500, allow_blank=True, allow_null=True, required=False
     )
 
@@ -208,7 +219,7 @@ class SessionInputSerializer(serializers.ModelSerializer):
 
 
 class SessionUpdateSerializer(SessionInputSerializer):
-    semester = serializers.IntegerField(
+    semester = StrictIntegerField(
         required=False, help_text="Fixed once created; sending another semester is an error."
     )
 
