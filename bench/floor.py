@@ -10,35 +10,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-COLUMNS = [
-    "id",
-    "title",
-    "description",
-    "semester",
-    "instructor",
-    "instructor_name",
-    "group",
-    "target_specialization",
-    "mixed_specialization",
-    "session_type",
-    "status",
-    "date_start",
-    "date_end",
-    "capacity",
-    "credit_cost",
-    "location",
-    "meeting_link",
-    "booking_count",
-    "confirmed_count",
-    "waitlist_count",
-    "available_spots",
-    "attendance_count",
-    "feedback_count",
-    "average_rating",
-    "project_count",
-    "created_at",
-    "updated_at",
-]
+
+def _columns() -> list[str]:
+    # The API's own field list, so the floor renders exactly the same JSON keys.
+    from scheduling.api.serializers import SessionSerializer
+
+    return list(SessionSerializer.Meta.fields)
+
 
 POSTGRES_PAGE = """
 WITH page AS (
@@ -112,9 +90,10 @@ def _iso(value: Any) -> Any:
 
 def render_page(rows: list[tuple], page: int, page_size: int) -> str:
     total = rows[0][-1] if rows else 0
+    columns = _columns()
     results = []
     for row in rows:
-        item = dict(zip(COLUMNS, row[:-1], strict=True))
+        item = dict(zip(columns, row[:-1], strict=True))
         for key in ("date_start", "date_end", "created_at", "updated_at"):
             item[key] = _iso(item[key])
         if item["available_spots"] is None:

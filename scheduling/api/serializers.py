@@ -21,6 +21,7 @@ from config.fields import (
 )
 from scheduling.models import Group, Semester, Session, Specialization
 from scheduling.querysets import can_see_meeting_link
+from scheduling.services import EDITABLE_FIELDS
 
 
 class SpecializationSerializer(StrictModelSerializer):
@@ -196,22 +197,8 @@ class SessionInputSerializer(StrictModelSerializer):
 
     class Meta:
         model = Session
-        fields = [
-            "title",
-            "description",
-            "semester",
-            "instructor",
-            "group",
-            "target_specialization",
-            "mixed_specialization",
-            "session_type",
-            "date_start",
-            "date_end",
-            "capacity",
-            "credit_cost",
-            "location",
-            "meeting_link",
-        ]
+        # What session_update accepts, plus the semester, fixed once created.
+        fields = ["semester", *EDITABLE_FIELDS]
 
     def validate_meeting_link(self, value: str | None) -> str:
         # null reads as "no link", so that a GET body can be sent back as a PUT body.
