@@ -66,6 +66,14 @@ class GroupSerializer(StrictModelSerializer):
 _render_datetime = serializers.DateTimeField().to_representation
 
 
+def _target_code(session: Session) -> str | None:
+    """The code annotated by with_display_columns(), else read through the relation."""
+    if not session.target_specialization_id:
+        return None
+    annotated = getattr(session, "target_specialization_code", None)
+    return annotated if annotated is not None else session.target_specialization.code
+
+
 class SessionSerializer(serializers.ModelSerializer):
     """A session with its statistics; expects a `with_stats()` row whose instructor,
     target specialization and semester were loaded in the same query."""
@@ -124,7 +132,6 @@ class SessionSerializer(serializers.ModelSerializer):
         27 Field objects per row cost more than the SQL. A test compares it with
         DRF's generic rendering (`represent_with_fields`) field by field.
         """
-        target = session.target_specialization
         average = session.average_rating
         return {
             "id": session.pk,
@@ -134,7 +141,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "instructor": session.instructor_id,
             "instructor_name": self.get_instructor_name(session),
             "group": session.group_id,
-            "target_specialization": target.code if target is not None else None,
+            "target_specialization": _target_code(session),
             "mixed_specialization": session.mixed_specialization,
             "session_type": session.session_type,
             "status": session.status,
@@ -161,6 +168,9 @@ class SessionSerializer(serializers.ModelSerializer):
         return super().to_representation(session)
 
     def get_instructor_name(self, session: Session) -> str:
+        annotated = getattr(session, "instructor_name", None)
+        if annotated is not None:
+            return annotated
         instructor = session.instructor
         return instructor.get_full_name() or instructor.username
 

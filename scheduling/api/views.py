@@ -13,7 +13,6 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from accounts.models import User
 from bookings.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from bookings.models import Booking
 from bookings.services import cancel_session
@@ -43,16 +42,6 @@ from .serializers import (
     SpecializationSerializer,
     changes_of,
 )
-
-JOINED_COLUMNS_NOT_SHOWN = [
-    f"{relation}__{field.name}"
-    for relation, model, shown in (
-        ("instructor", User, {"id", "username", "first_name", "last_name"}),
-        ("semester", Semester, {"id", "master_instructor"}),
-    )
-    for field in model._meta.concrete_fields
-    if field.name not in shown
-]
 
 
 class StaffWritesOrReadOnly(BasePermission):
@@ -185,16 +174,11 @@ class SessionViewSet(viewsets.ModelViewSet):
             # Only the permission check reads the session: no statistics needed.
             return sessions.select_related("semester")
         # One statement per page: statistics, the viewer's booking (for meeting_link)
-        # and the rows the representation names (master_instructor_id via semester).
-        sessions = (
-            sessions.with_stats()
-            .with_viewer_booking(user)
-            .select_related("instructor", "target_specialization", "semester")
-        )
-        if self.action in ("list", "retrieve"):
-            # Reads only: of the joined rows, fetch what the representation shows.
-            # Writes validate against the semester's dates, so they load it whole.
-            sessions = sessions.defer(*JOINED_COLUMNS_NOT_SHOWN)
+        # and the few columns of related rows that the representation shows.
+        sessions = sessions.with_stats().with_viewer_booking(user).with_display_columns()
+        if self.action not in ("list", "retrieve"):
+            # Writes validate against the semester's dates: load it with the session.
+            sessions = sessions.select_related("semester")
         return sessions
 
     def _with_fresh_statistics(self, session: Session) -> Session:

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIRequestFactory
 
-from accounts.tests.factories import StudentFactory
+from accounts.tests.factories import InstructorFactory, StudentFactory
 from bookings.tests.factories import BookingFactory
 from engagement.tests.factories import FeedbackFactory
 from scheduling.api.serializers import SessionSerializer
@@ -18,12 +18,15 @@ def test_direct_rendering_equals_the_declared_fields_for_every_kind_of_session()
     sessions = [
         SessionFactory(session_type="virtual", target_specialization=target),
         SessionFactory(session_type="hybrid", mixed_specialization=True),
+        # No first or last name: the name falls back to the username, as get_full_name() does.
+        SessionFactory(instructor=InstructorFactory(first_name="", last_name="")),
         PastSessionFactory(status="cancelled"),
     ]
     booking = BookingFactory(session=sessions[0])
     FeedbackFactory(session=sessions[2], rating=4)
     request = APIRequestFactory().get("/api/v1/sessions/")
 
+    names = set()
     for viewer in (booking.student, StudentFactory(), sessions[0].instructor):
         request.user = viewer
         serializer = SessionSerializer(context={"request": request})
@@ -34,4 +37,6 @@ def test_direct_rendering_equals_the_declared_fields_for_every_kind_of_session()
         )
         for row in rows:
             assert serializer.to_representation(row) == serializer.represent_with_fields(row)
+            names.add(serializer.to_representation(row)["instructor_name"])
+    assert any(name.startswith("instructor") for name in names)  # the username fallback
     assert set(SessionSerializer.Meta.fields) == set(serializer.to_representation(row))
