@@ -60,15 +60,20 @@ def _charge(booking: Booking, cost: int) -> bool:
     if not _debit(booking.student_id, cost):
         return False
     booking.credits_charged = cost
-    if cost:
+    _record_charge(booking)
+    return True
+
+
+def _record_charge(booking: Booking) -> None:
+    """The ledger row of a charge already taken from the balance."""
+    if booking.credits_charged:
         CreditTransaction.objects.create(
             user_id=booking.student_id,
-            amount=-cost,
+            amount=-booking.credits_charged,
             kind=CreditTransaction.Kind.BOOKING,
             booking=booking,
             note=f"Booking of session {booking.session_id}",
         )
-    return True
 
 
 def _refund(booking: Booking, *, by: User | None, note: str) -> int:
@@ -178,15 +183,19 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
         has_seat = confirmed_count(session) < session.capacity
         _race_window()
         if has_seat:
-            booking = Booking.objects.create(
-                student=student, session=session, status=Booking.Status.CONFIRMED
-            )
-            if not _charge(booking, session.credit_cost):
+            # Debit first, so the booking row is written once, with what it cost.
+            if not _debit(student.pk, session.credit_cost):
                 raise Conflict(
                     f"This session costs {session.credit_cost} credits; your balance is too low.",
                     code="insufficient_credits",
                 )
-            booking.save(update_fields=["credits_charged"])
+            booking = Booking.objects.create(
+                student=student,
+                session=session,
+                status=Booking.Status.CONFIRMED,
+                credits_charged=session.credit_cost,
+            )
+            _record_charge(booking)
         else:
             balance = User.objects.values_list("credit_balance", flat=True).get(pk=student.pk)
             if balance < session.credit_cost:
