@@ -57,3 +57,14 @@ def session_client():
         return client
 
     return build
+
+
+@pytest.fixture
+def as_role(world, api_client, token_client):
+    """`as_role("student")`: a schema-checked client signed in as the module's `world`
+    user of that role (an attribute of the same name), or anonymous."""
+
+    def build(role: str) -> APIClient:
+        return api_client if role == "anonymous" else token_client(getattr(world, role))
+
+    return build

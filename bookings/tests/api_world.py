@@ -8,8 +8,6 @@ and teaches, so an instructor's scope can be told apart from every instructor's.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rest_framework.test import APIClient
-
 from accounts.models import User
 from accounts.tests.factories import InstructorFactory, StaffFactory, StudentFactory
 from bookings.tests.factories import CreditGrantFactory
@@ -66,15 +64,3 @@ def build_world(session_factory: Callable[..., Session] = SessionFactory) -> Wor
         session=session_factory(semester=semester, instructor=instructor),
         other_session=session_factory(semester=other_semester, instructor=other_instructor),
     )
-
-
-def client_builder(
-    world: World, api_client: APIClient, token_client: Callable[[User], APIClient]
-) -> Callable[[str], APIClient]:
-    """`as_role("student")`: a schema-checked client signed in as that role (or anonymous)."""
-
-    def as_role(role: str) -> APIClient:
-        user = world.user(role)
-        return api_client if user is None else token_client(user)
-
-    return as_role

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import StudentFactory
 from bookings.models import Booking, CreditTransaction
-from bookings.tests.api_world import ROLES, build_world, client_builder
+from bookings.tests.api_world import ROLES, build_world
 from bookings.tests.factories import BookingFactory, CreditGrantFactory
 from scheduling.tests.factories import (
     GroupFactory,
@@ -24,11 +24,6 @@ URL = "/api/v1/bookings/"
 @pytest.fixture
 def world():
     return build_world()
-
-
-@pytest.fixture
-def as_role(world, api_client, token_client):
-    return client_builder(world, api_client, token_client)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from bookings.models import CreditTransaction
 from bookings.services import MAX_GRANT
-from bookings.tests.api_world import ROLES, build_world, client_builder
+from bookings.tests.api_world import ROLES, build_world
 from bookings.tests.factories import CreditGrantFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,11 +17,6 @@ GRANT_URL = f"{URL}grant/"
 @pytest.fixture
 def world():
     return build_world()
-
-
-@pytest.fixture
-def as_role(world, api_client, token_client):
-    return client_builder(world, api_client, token_client)
 
 
 def _rows_of(user):

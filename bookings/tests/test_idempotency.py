@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from bookings import idempotency
 from bookings.models import Booking, CreditTransaction, IdempotencyKey
 from bookings.services import book_session
-from bookings.tests.api_world import build_world, client_builder
+from bookings.tests.api_world import build_world
 from bookings.tests.factories import BookingFactory
 from config.errors import Busy
 
@@ -34,11 +34,6 @@ on_postgresql_only = pytest.mark.skipif(
 @pytest.fixture
 def world():
     return build_world()
-
-
-@pytest.fixture
-def as_role(world, api_client, token_client):
-    return client_builder(world, api_client, token_client)
 
 
 def _post(client, url, data=None, key=KEY):

@@ -3,7 +3,7 @@
 import pytest
 
 from bookings.models import Booking
-from bookings.tests.api_world import ROLES, build_world, client_builder
+from bookings.tests.api_world import ROLES, build_world
 from bookings.tests.factories import BookingFactory
 from engagement.models import Attendance
 from engagement.tests.factories import AttendanceFactory
@@ -18,11 +18,6 @@ URL = "/api/v1/attendance/"
 def world():
     """Both sessions have started: attendance is open on them."""
     return build_world(session_factory=PastSessionFactory)
-
-
-@pytest.fixture
-def as_role(world, api_client, token_client):
-    return client_builder(world, api_client, token_client)
 
 
 @pytest.fixture

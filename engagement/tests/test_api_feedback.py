@@ -2,7 +2,7 @@
 
 import pytest
 
-from bookings.tests.api_world import ROLES, build_world, client_builder
+from bookings.tests.api_world import ROLES, build_world
 from bookings.tests.factories import BookingFactory
 from engagement.models import Feedback
 from engagement.tests.factories import AttendanceFactory, FeedbackFactory
@@ -16,11 +16,6 @@ URL = "/api/v1/feedback/"
 @pytest.fixture
 def world():
     return build_world(session_factory=PastSessionFactory)
-
-
-@pytest.fixture
-def as_role(world, api_client, token_client):
-    return client_builder(world, api_client, token_client)
 
 
 def _attended(student, session, status="present"):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bookings.tests.api_world import ROLES, build_world, client_builder
+from bookings.tests.api_world import ROLES, build_world
 from engagement.models import Project
 from engagement.tests.factories import ProjectFactory, ProjectSessionFactory
 from scheduling.models import Session
@@ -16,11 +16,6 @@ URL = "/api/v1/projects/"
 @pytest.fixture
 def world():
     return build_world()
-
-
-@pytest.fixture
-def as_role(world, api_client, token_client):
-    return client_builder(world, api_client, token_client)
 
 
 @pytest.fixture

@@ -25,11 +25,6 @@ class World:
     staff: User
     outsider_instructor: User
 
-    def client(self, role: str, api_client, token_client):
-        if role == "anonymous":
-            return api_client
-        return token_client(getattr(self, role))
-
 
 def build_world() -> World:
     """`session` is virtual, taught by `instructor` in `master`'s semester; `student`

@@ -24,11 +24,6 @@ def world():
     return build_world()
 
 
-@pytest.fixture
-def as_role(world, api_client, token_client):
-    return lambda role: world.client(role, api_client, token_client)
-
-
 def _specialization_body(world):
     return {"code": "NEW_SPEC", "name": "New specialization"}
 

@@ -33,11 +33,6 @@ def world() -> World:
     return build_world()
 
 
-@pytest.fixture
-def as_role(world, api_client, token_client):
-    return lambda role: world.client(role, api_client, token_client)
-
-
 # --- Representation -------------------------------------------------------------------------
 
 SPEC_FIELDS = {
