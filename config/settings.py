@@ -102,6 +102,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with psycopg's C timestamp parser (config/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
     # JIT compilation costs more than it saves on short OLTP statements (SPEC §8).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 

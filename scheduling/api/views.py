@@ -18,7 +18,7 @@ from bookings.models import Booking
 from bookings.services import cancel_session
 from config.errors import PermissionDenied
 from config.spectacular import PROTECTED_409, error_responses
-from scheduling.filters import GroupFilter, SessionFilter
+from scheduling.filters import GroupFilter, SessionFilter, SessionFilterBackend
 from scheduling.models import Group, Semester, Session, Specialization
 from scheduling.querysets import SESSION_STATISTICS, SessionQuerySet
 from scheduling.services import (
@@ -162,7 +162,7 @@ class SessionViewSet(viewsets.ModelViewSet):
     """
 
     serializer_class = SessionSerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [SessionFilterBackend]
     filterset_class = SessionFilter
 
     def get_queryset(self) -> QuerySet[Session]:

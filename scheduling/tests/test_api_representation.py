@@ -1,6 +1,7 @@
 """The session list's direct rendering must equal DRF's generic rendering, field by field."""
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIRequestFactory
 
 from accounts.tests.factories import InstructorFactory, StudentFactory
@@ -13,7 +14,8 @@ from scheduling.tests.factories import PastSessionFactory, SessionFactory, Speci
 pytestmark = pytest.mark.django_db
 
 
-def test_direct_rendering_equals_the_declared_fields_for_every_kind_of_session():
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "America/St_Johns"])
+def test_direct_rendering_equals_the_declared_fields_for_every_kind_of_session(zone):
     target = SpecializationFactory(code="LFA_COACH")
     sessions = [
         SessionFactory(session_type="virtual", target_specialization=target),
@@ -29,14 +31,16 @@ def test_direct_rendering_equals_the_declared_fields_for_every_kind_of_session()
     names = set()
     for viewer in (booking.student, StudentFactory(), sessions[0].instructor):
         request.user = viewer
-        serializer = SessionSerializer(context={"request": request})
         rows = (
             Session.objects.with_stats()
             .with_viewer_booking(viewer)
             .select_related("instructor", "target_specialization", "semester")
         )
-        for row in rows:
-            assert serializer.to_representation(row) == serializer.represent_with_fields(row)
-            names.add(serializer.to_representation(row)["instructor_name"])
+        # A serializer lives within one request, hence within one active time zone.
+        with timezone.override(zone):
+            serializer = SessionSerializer(context={"request": request})
+            for row in rows:
+                assert serializer.to_representation(row) == serializer.represent_with_fields(row)
+                names.add(serializer.to_representation(row)["instructor_name"])
     assert any(name.startswith("instructor") for name in names)  # the username fallback
     assert set(SessionSerializer.Meta.fields) == set(serializer.to_representation(row))
