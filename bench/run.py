@@ -1,5 +1,5 @@
 """`make bench`: the session list against the raw-SQL floor and the naive loop, plus booking
-throughput, in one run on one machine. See bench/README.md."""
+throughput, in one run on one machine. See the README, Performance."""
 
 from __future__ import annotations
 

@@ -83,6 +83,12 @@ class PerSessionAggregate(Func):
         table = connection.ops.quote_name(self.extra["table"])
         return super().as_sql(compiler, connection, table=table, **extra_context)
 
+    def get_db_converters(self, connection: Any) -> list:
+        # COUNT(*) and the CAST to DOUBLE PRECISION come back as int and float from both
+        # PostgreSQL and SQLite, so Django's int()/float() of every value is left out:
+        # seven figures on each of up to 500 rows a page.
+        return self.output_field.get_db_converters(connection)
+
 
 class RelatedColumn(Func):
     """`(SELECT <column expression> FROM <table> AS related WHERE id = <session's fk>)`."""
@@ -153,6 +159,17 @@ class SessionQuerySet(models.QuerySet):
                 IntegerField(),
             ),
         )
+
+    def as_rows(self) -> models.QuerySet:
+        """The sessions as named tuples of their columns and annotations, for lists that
+        only read them.
+
+        A serializer reads a row's attributes; a named tuple has the same ones as the
+        Session would, for a fraction of the cost of building the model instance (about
+        a quarter of a 500-row page's time in Python).
+        """
+        columns = [field.attname for field in self.model._meta.concrete_fields]
+        return self.values_list(*columns, *self.query.annotations, named=True)
 
     def with_free_spots(self, has_spots: bool = True) -> SessionQuerySet:
         condition = Q(capacity__gt=_confirmed_count())
@@ -231,6 +248,6 @@ def can_see_meeting_link(user: User, session: Session) -> bool:
     if booked is None:
         booking_model = apps.get_model("bookings", "Booking")
         booked = booking_model.objects.filter(
-            session_id=session.pk, student_id=user.pk, status="confirmed"
+            session_id=session.id, student_id=user.pk, status="confirmed"
         ).exists()
     return bool(booked)

@@ -3,7 +3,7 @@
 Django registers a pure-Python timestamptz loader on every connection, so that
 values carry `datetime.timezone.utc` rather than the session's zone. A 500-row
 session page holds 2,000 timestamps, and parsing them in Python cost about as
-much as running the statement (bench/README.md). When the session's time zone
+much as running the statement (README, Performance). When the session's time zone
 is UTC, as Django sets it with USE_TZ and no per-database TIME_ZONE, psycopg's
 optimised loader returns the very same values, so this backend uses it there.
 """

@@ -181,6 +181,11 @@ class SessionViewSet(viewsets.ModelViewSet):
             sessions = sessions.select_related("semester")
         return sessions
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rows = self.filter_queryset(self.get_queryset()).as_rows()
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
     def _with_fresh_statistics(self, session: Session) -> Session:
         """Re-read the statistics after a write, without the semester (read once)."""
         figures = (

@@ -60,7 +60,8 @@ def test_a_session_carries_every_field_of_the_spec_and_its_statistics(token_clie
     FeedbackFactory(session=session, student=confirmed[1].student, rating=5)
     ProjectSessionFactory(session=session)
 
-    body = token_client(session.semester.master_instructor).get(detail(session)).json()
+    client = token_client(session.semester.master_instructor)
+    body = client.get(detail(session)).json()
 
     assert set(body) == SPEC_FIELDS
     assert body["instructor_name"] == "Ada Coach"
@@ -79,6 +80,10 @@ def test_a_session_carries_every_field_of_the_spec_and_its_statistics(token_clie
         "project_count": 1,
     }
     assert body["average_rating"] == pytest.approx(4.5)
+    # The list renders rows (SessionQuerySet.as_rows()), the detail a Session: same output.
+    assert (
+        next(row for row in client.get(LIST).json()["results"] if row["id"] == session.pk) == body
+    )
 
 
 # --- Permission table -------------------------------------------------------------------------
@@ -575,6 +580,8 @@ def test_the_meeting_link_is_shown_only_to_whom_the_spec_names(as_role, world, r
     retrieved = client.get(detail(world.session)).json()
 
     assert listed["meeting_link"] == retrieved["meeting_link"] == expected
+    # The list renders rows (SessionQuerySet.as_rows()), the detail a Session: same output.
+    assert listed == retrieved
 
 
 @pytest.mark.parametrize("status", ["waitlisted", "cancelled"])

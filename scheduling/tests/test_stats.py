@@ -3,6 +3,7 @@ import pytest
 from bookings.tests.factories import BookingFactory
 from engagement.tests.factories import AttendanceFactory, FeedbackFactory, ProjectSessionFactory
 from scheduling.models import Session
+from scheduling.querysets import SESSION_STATISTICS
 from scheduling.tests.factories import PastSessionFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +32,9 @@ def test_with_stats_is_exact_under_join_fan_out():
     assert figures.feedback_count == 2
     assert figures.average_rating == pytest.approx(4.5)
     assert figures.project_count == 1
+    # Read without Django's per-value int()/float(): the database's own types must be these.
+    assert {type(getattr(figures, name)) for name in SESSION_STATISTICS} == {int, float}
+    assert type(figures.average_rating) is float
     for empty in (empty_before, empty_after):
         assert stats[empty.pk].booking_count == 0
         assert stats[empty.pk].available_spots == 20
