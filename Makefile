@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 DEV_ENV := DEBUG=1
 
-.PHONY: install browser run test lint migrate seed bench loadtest clean
+.PHONY: install browser run test lint migrate seed bench bench-instructions loadtest clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,9 +40,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(DEV_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 
-# The list and booking benchmark (bench/README.md): PostgreSQL from DATABASE_URL, SQLite otherwise.
+# The list and booking benchmark (README, Performance): PostgreSQL from DATABASE_URL, SQLite otherwise.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Python instructions per list request under valgrind: a figure that the machine's load does not move.
+bench-instructions: install
+	$(BIN)/python bench/instructions.py $(BENCH_ARGS)
 
 # The locust load test (loadtest/README.md): PostgreSQL from DATABASE_URL, SQLite otherwise.
 loadtest: install

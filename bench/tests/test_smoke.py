@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,3 +55,28 @@ def test_benchmark_runs_end_to_end_at_the_smallest_scale(tmp_path):
         assert throughput["server_errors"] == 0
         assert throughput["sessions_over_capacity"] == []
         assert throughput["integrity_exit_code"] == 0
+
+
+@pytest.mark.django_db
+def test_the_instruction_count_runs_its_requests(settings):
+    """bench/instructions.py's measured part; valgrind around it is too slow for the suite."""
+    from django.core import signals
+    from django.db import close_old_connections
+    from rest_framework.authtoken.models import Token
+
+    from bench.instructions import run_requests
+    from bench.load import ensure_people, grow_to
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    master, _, _ = ensure_people()
+    Token.objects.create(user=master)
+    grow_to(3, "3")
+    # As Django's test client does: the handler would otherwise close the test's connection.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        run_requests(page_size=2, requests=2)
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
