@@ -11,9 +11,34 @@ carries no annotations (Django strips unused ones).
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db.models import BooleanField, F, Func, QuerySet, Subquery
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
+
+
+class InPage(Func):
+    """`id IN (SELECT id ... LIMIT n OFFSET m)`, written `id = ANY(ARRAY(...))` on PostgreSQL.
+
+    Given `IN (subquery)` for a 500-row page, PostgreSQL chose a hash semi-join that reads
+    the whole session table, a cost that grows with the table. The array is computed once,
+    then each of its ids is one probe of the primary key: about 1 ms less at 10,000 sessions
+    (README, Performance), and the same at any size.
+    """
+
+    conditional = True
+    output_field = BooleanField()
+    template = "%(expressions)s"
+    arg_joiner = " IN "
+
+    def __init__(self, page_ids: QuerySet) -> None:
+        super().__init__(F("pk"), Subquery(page_ids))
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        # The subquery renders in parentheses: "id = ANY(ARRAY" + "(SELECT ...)" + ")".
+        return self.as_sql(
+            compiler, connection, arg_joiner=" = ANY(ARRAY", template="%(expressions)s)", **extra
+        )
 
 
 class PageIdsFirstPaginator(Paginator):
@@ -22,8 +47,10 @@ class PageIdsFirstPaginator(Paginator):
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count) if self.count else bottom
         queryset = self.object_list
+        if top <= bottom:  # nothing matches: page 1 is empty
+            return self._get_page(queryset.none(), number, self)
         page_ids = queryset.values("pk")[bottom:top]
-        return self._get_page(queryset.filter(pk__in=page_ids), number, self)
+        return self._get_page(queryset.filter(InPage(page_ids)), number, self)
 
 
 class StandardPagination(PageNumberPagination):
