@@ -38,14 +38,24 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def _timed(action: Callable[[], object], repeats: int, warmup: int) -> dict[str, float]:
+    return _timed_alternately({"action": action}, repeats, warmup)["action"]
+
+
+def _timed_alternately(
+    actions: dict[str, Callable[[], object]], repeats: int, warmup: int
+) -> dict[str, dict[str, float]]:
+    """Time the actions in turn, one call each per round, so that a slow spell on this
+    shared machine weighs on all of them alike and their ratio stays fair."""
     for _ in range(warmup):
-        action()
-    samples = []
+        for action in actions.values():
+            action()
+    samples: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return _percentiles(samples)
+        for name, action in actions.items():
+            started = time.perf_counter()
+            action()
+            samples[name].append(time.perf_counter() - started)
+    return {name: _percentiles(values) for name, values in samples.items()}
 
 
 class Server:
@@ -161,12 +171,17 @@ def measure_lists(
             status, body = client.request("GET", path)
             assert status == 200, body[:500]
             ours_rows = len(json.loads(body)["results"])
-            ours = _timed(lambda path=path: client.request("GET", path), args.requests, args.warmup)
-            floor = _timed(
-                lambda page=page, size=page_size: floor_page(raw, db.vendor, page, size),
+            timings = _timed_alternately(
+                {
+                    "ours": lambda path=path: client.request("GET", path),
+                    "floor": lambda page=page, size=page_size: floor_page(
+                        raw, db.vendor, page, size
+                    ),
+                },
                 args.requests,
                 args.warmup,
             )
+            ours, floor = timings["ours"], timings["floor"]
             naive_repeats = max(3, args.requests // (20 if page_size == 500 else 5))
             naive = _timed(
                 lambda page=page, size=page_size: naive_page(page, size), naive_repeats, 1
