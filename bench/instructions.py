@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import load  # noqa: E402
 from ops import scratch_db  # noqa: E402
 
 WARMUP = 20
@@ -98,34 +99,16 @@ def main() -> int:
         return 2
 
     db = scratch_db.create(os.environ.get("DATABASE_URL"), "practica_instructions")
-    env = {
-        **os.environ,
-        "DATABASE_URL": db.url,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-" + "x" * 40),
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "THROTTLE_USER_RATE": "100000000/minute",
-    }
+    env = load.environment(db.url)
     os.environ.update(env)
     try:
         import django
 
         django.setup()
-        from django.core.management import call_command
         from django.db import connection
-        from rest_framework.authtoken.models import Token
 
-        from bench.load import ensure_people, grow_to
-
-        call_command("migrate", verbosity=0)
-        master, _, _ = ensure_people()
-        Token.objects.get_or_create(user=master)
-        grow_to(args.sessions, f"{args.sessions:,}")
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("VACUUM ANALYZE")
+        load.prepare_database()
+        load.grow_and_analyze(args.sessions)
         connection.close()
         print(f"| page size | Python instructions per request ({args.sessions:,} sessions) |")
         print("|---:|---:|")

@@ -20,6 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import load  # noqa: E402
 from ops import scratch_db  # noqa: E402
 
 
@@ -358,41 +359,18 @@ def main() -> int:
 
     db = scratch_db.create(os.environ.get("DATABASE_URL"), "practica_bench")
     print(f"Benchmark database: {db.vendor} {db.name}", file=sys.stderr)
-    env = {
-        **os.environ,
-        "DATABASE_URL": db.url,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-" + "x" * 40),
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-        "SECURE_SSL_REDIRECT": "0",
-        "THROTTLE_USER_RATE": "100000000/minute",
-        "THROTTLE_ANON_RATE": "100000000/minute",
-    }
+    env = load.environment(db.url)
     os.environ.update(env)
     server = None
     try:
         import django
 
         django.setup()
-        from django.core.management import call_command
-        from django.db import connection
-        from rest_framework.authtoken.models import Token
-
-        from bench.load import ensure_people, grow_to
-
-        call_command("migrate", verbosity=0)
-        master, _, _ = ensure_people()
-        token = Token.objects.get_or_create(user=master)[0].key
+        token = load.prepare_database()
         server = Server(env)
         rows: list[dict] = []
         for scale in scales:
-            grow_to(scale, f"{scale:,}")
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    # What autovacuum would have done by now on a live system: fresh
-                    # statistics and a visibility map, so index-only scans stay index-only.
-                    cursor.execute("VACUUM ANALYZE")
+            load.grow_and_analyze(scale)
             rows += measure_lists(server, db, token, scale, args)
         throughput = None
         if db.vendor == "postgresql":
