@@ -24,17 +24,17 @@ BATCH = 5000
 def environment(database_url: str) -> dict[str, str]:
     """What the benchmarks run Django with: production settings on their scratch database,
     with the throttles out of the way of the measuring client."""
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-" + "x" * 40),
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-        "SECURE_SSL_REDIRECT": "0",
-        "THROTTLE_USER_RATE": "100000000/minute",
-        "THROTTLE_ANON_RATE": "100000000/minute",
-    }
+    from ops.local_server import production_environment
+
+    redis = {"REDIS_URL": os.environ["REDIS_URL"]} if os.environ.get("REDIS_URL") else {}
+    return production_environment(
+        database_url,
+        # testserver: the query count goes through Django's test client.
+        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+        THROTTLE_USER_RATE="100000000/minute",
+        THROTTLE_ANON_RATE="100000000/minute",
+        **redis,
+    )
 
 
 def prepare_database() -> str:

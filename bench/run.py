@@ -7,7 +7,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,12 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import load  # noqa: E402
 from ops import scratch_db  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from ops.local_server import GunicornServer  # noqa: E402
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -57,56 +51,6 @@ def _timed_alternately(
             action()
             samples[name].append(time.perf_counter() - started)
     return {name: _percentiles(values) for name, values in samples.items()}
-
-
-class Server:
-    """gunicorn on loopback with 2 workers; gthread so that the client's keep-alive is honoured."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = _free_port()
-        server_env = {
-            **env,
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "GUNICORN_WORKERS": "2",
-            "GUNICORN_ACCESS_LOG": "",
-        }
-        self.process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "-c",
-                "config/gunicorn.py",
-                "-k",
-                "gthread",
-                "--threads",
-                "4",
-                "config.wsgi",
-            ],
-            cwd=ROOT,
-            env=server_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("gunicorn did not start: " + self.process.stderr.read().decode()[-2000:])
-
-    def client(self, token: str) -> Client:
-        return Client(self.port, token)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 class Client:
@@ -157,13 +101,17 @@ def _raw_connection(db: scratch_db.ScratchDatabase) -> Any:
 
 
 def measure_lists(
-    server: Server, db: scratch_db.ScratchDatabase, token: str, scale: int, args: argparse.Namespace
+    server: GunicornServer,
+    db: scratch_db.ScratchDatabase,
+    token: str,
+    scale: int,
+    args: argparse.Namespace,
 ) -> list[dict]:
     from bench.floor import floor_page
     from bench.naive import naive_page
 
     raw = _raw_connection(db)
-    client = server.client(token)
+    client = Client(server.port, token)
     rows = []
     for page_size in (50, 500):
         last_page = max(1, -(-scale // page_size))
@@ -209,7 +157,7 @@ def measure_lists(
     return rows
 
 
-def measure_booking_throughput(server: Server, threads: int, students: int) -> dict:
+def measure_booking_throughput(server: GunicornServer, threads: int, students: int) -> dict:
     """Concurrent students book through the API; then the invariants are checked."""
     from datetime import timedelta
 
@@ -249,7 +197,7 @@ def measure_booking_throughput(server: Server, threads: int, students: int) -> d
     def worker(share: list[tuple[str, int]]) -> None:
         clients: dict[str, Client] = {}
         for token, session_id in share:
-            client = clients.setdefault(token, server.client(token))
+            client = clients.setdefault(token, Client(server.port, token))
             status, _ = client.request("POST", "/api/v1/bookings/", {"session": session_id})
             with lock:
                 statuses[status] = statuses.get(status, 0) + 1
@@ -367,7 +315,8 @@ def main() -> int:
 
         django.setup()
         token = load.prepare_database()
-        server = Server(env)
+        # gthread, so that the client's keep-alive connection is honoured.
+        server = GunicornServer.started(env, 2, "-k", "gthread", "--threads", "4")
         rows: list[dict] = []
         for scale in scales:
             load.grow_and_analyze(scale)

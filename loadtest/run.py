@@ -19,7 +19,6 @@ Exits 1 when a request failed or the integrity check found anything.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import secrets
@@ -27,7 +26,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,16 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ops import scratch_db  # noqa: E402
+from ops.local_server import GunicornServer, production_environment  # noqa: E402
 
 BIN = Path(sys.executable).parent
 REDIS_URL = "redis://127.0.0.1:6379/14"
 STAFF_USERNAME = "loadtest-staff"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _redis_answers() -> bool:
@@ -56,25 +49,6 @@ def _redis_answers() -> bool:
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
         return False
-
-
-def _django_env(database_url: str) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"}
-        and not name.startswith("PROMETHEUS_")
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=database_url,
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(32),
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="0",
-        LOG_LEVEL="WARNING",
-    )
-    return env
 
 
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -110,61 +84,9 @@ def seed(env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-class Server:
-    """gunicorn with config/gunicorn.py: sync workers, as in production."""
-
-    def __init__(self, env: dict[str, str], workers: int) -> None:
-        self.port = _free_port()
-        self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"],
-            cwd=ROOT,
-            env={
-                **env,
-                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-                "GUNICORN_WORKERS": str(workers),
-                "GUNICORN_ACCESS_LOG": "",
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.process.stderr.read()[-3000:]}")
-            try:
-                if self.get("/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.request("GET", path, headers=headers or {})
-            response = connection.getresponse()
-            return response.status, response.read().decode()
-        finally:
-            connection.close()
-
-    def stop(self) -> str:
-        """Stop and return what gunicorn wrote to stderr (errors, tracebacks)."""
-        self.process.terminate()
-        try:
-            _, stderr = self.process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            _, stderr = self.process.communicate()
-        return stderr or ""
-
-
-def run_locust(server: Server, data_file: Path, work: Path, args: argparse.Namespace) -> None:
+def run_locust(
+    server: GunicornServer, data_file: Path, work: Path, args: argparse.Namespace
+) -> None:
     env = {
         **os.environ,
         "LOADTEST_DATA": str(data_file),
@@ -202,7 +124,7 @@ def run_locust(server: Server, data_file: Path, work: Path, args: argparse.Names
         raise RuntimeError(f"locust failed:\n{result.stderr[-3000:]}")
 
 
-def scrape(server: Server, token: str) -> dict[str, Any]:
+def scrape(server: GunicornServer, token: str) -> dict[str, Any]:
     """What /metrics (summed over the workers) says: booking outcomes, and per view the
     time spent in the server and the statements run."""
     from prometheus_client.parser import text_string_to_metric_families
@@ -298,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(database: scratch_db.ScratchDatabase, work: Path, args: argparse.Namespace) -> dict:
-    env = _django_env(database.url)
+    env = production_environment(database.url, LOG_LEVEL="WARNING")
     migrated = _manage(env, "migrate", "--noinput")
     if migrated.returncode != 0:
         raise RuntimeError(f"migrate failed:\n{migrated.stderr[-3000:]}")
@@ -316,7 +238,8 @@ def _run(database: scratch_db.ScratchDatabase, work: Path, args: argparse.Namesp
     if redis:
         server_env["REDIS_URL"] = REDIS_URL
     load_before = [round(load, 2) for load in os.getloadavg()]
-    server = Server(server_env, args.workers)
+    # Sync workers, as in production.
+    server = GunicornServer.started(server_env, args.workers)
     started = datetime.now().astimezone()
     try:
         # Both workers import the views and open their connections before the clock runs.

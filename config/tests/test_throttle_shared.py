@@ -9,17 +9,16 @@ afterwards instead of flushing a database other runs may be using.
 
 import http.client
 import json
-import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
+
+from ops.local_server import GunicornServer, production_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -30,35 +29,14 @@ START_REDIS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _server_env(database_url: str, redis_url: str | None) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"}
-        and not name.startswith("PROMETHEUS_")
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=database_url,
-        DEBUG="0",
-        SECRET_KEY="throttle-test-key-not-for-any-deployment",
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="0",
+    return production_environment(
+        database_url,
         THROTTLE_ANON_RATE=f"{LIMIT}/minute",
         # These failed logins count for the throttle only, not for django-axes' lockout.
         AXES_FAILURE_LIMIT="1000",
-        GUNICORN_WORKERS="1",
-        GUNICORN_ACCESS_LOG="",
+        **({"REDIS_URL": redis_url} if redis_url else {}),
     )
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -99,48 +77,8 @@ def client_address(redis_db) -> Iterator[str]:
         redis_db.delete(key)
 
 
-class Server:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = _free_port()
-        self.process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "-c",
-                "config/gunicorn.py",
-                "config.wsgi",
-            ],
-            cwd=ROOT,
-            env={**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.process.stderr.read()[-3000:]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def _two_servers(env: dict[str, str]) -> tuple[Server, Server]:
-    servers = (Server(env), Server(env))
+def _two_servers(env: dict[str, str]) -> tuple[GunicornServer, GunicornServer]:
+    servers = (GunicornServer(env, 1), GunicornServer(env, 1))
     try:
         for server in servers:
             server.wait_ready()
@@ -170,7 +108,9 @@ def _failed_login(port: int, source: str) -> int:
     return status
 
 
-def _alternate(servers: tuple[Server, Server], source: str, count: int) -> list[int]:
+def _alternate(
+    servers: tuple[GunicornServer, GunicornServer], source: str, count: int
+) -> list[int]:
     return [_failed_login(servers[i % 2].port, source) for i in range(count)]
 
 

@@ -1,0 +1,110 @@
+"""This project behind gunicorn on loopback, in a child process: what the benchmark, the load
+test and the shared-throttle test each serve their requests from."""
+
+import http.client
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def production_environment(database_url: str, **settings: str) -> dict[str, str]:
+    """This process's environment with production settings on `database_url`, served on
+    loopback (no TLS redirect), plus `settings`.
+
+    The settings module, database, cache and metrics directory of this process are left
+    out, so that the child uses only what it is given.
+    """
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"}
+        and not name.startswith("PROMETHEUS_")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=database_url,
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(32),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+    )
+    env.update(settings)
+    return env
+
+
+class GunicornServer:
+    """gunicorn with config/gunicorn.py on a free loopback port, started at once;
+    `wait_ready()` waits for /healthz, so that several can start side by side."""
+
+    def __init__(self, env: dict[str, str], workers: int, *gunicorn_args: str) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [str(GUNICORN), "-c", "config/gunicorn.py", *gunicorn_args, "config.wsgi"],
+            cwd=ROOT,
+            env={
+                **env,
+                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+                "GUNICORN_WORKERS": str(workers),
+                "GUNICORN_ACCESS_LOG": "",
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._stderr: str | None = None
+
+    @classmethod
+    def started(cls, env: dict[str, str], workers: int, *gunicorn_args: str) -> "GunicornServer":
+        server = cls(env, workers, *gunicorn_args)
+        server.wait_ready()
+        return server
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.stop()[-3000:]}")
+            try:
+                if self.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer /healthz within {seconds:.0f} s")
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", path, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    def stop(self) -> str:
+        """Stop (once) and return what gunicorn wrote to stderr (errors, tracebacks)."""
+        if self._stderr is None:
+            self.process.terminate()
+            try:
+                _, stderr = self.process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                _, stderr = self.process.communicate()
+            self._stderr = stderr or ""
+        return self._stderr
