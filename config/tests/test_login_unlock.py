@@ -1,0 +1,108 @@
+"""Unlocking a locked-out user with the documented commands, configured as production is.
+
+Production sets REDIS_URL. The lockout must then still live where `axes_reset_username`
+and `axes_reset` look: with django-axes' cache handler the first found nothing and the
+second raised NotImplementedError, so nobody could be unlocked before the cool-off.
+"""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from axes.handlers.proxy import AxesProxyHandler
+from django.core.management import call_command
+
+from accounts.tests.factories import DEFAULT_PASSWORD, InstructorFactory
+from config.cache import reset_backoff
+from config.settings import redis_cache
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def production_setting(name: str, **env: str):
+    """A setting as config.settings computes it in a fresh process with `env`."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG"}}
+    clean.update(SECRET_KEY="unlock-test-key-not-for-any-deployment", **env)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json; from config import settings; "
+            f"print(json.dumps(getattr(settings, {name!r})))",
+        ],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def production_like(settings):
+    """The handler and the cache that production computes with REDIS_URL set."""
+    url = "redis://127.0.0.1:6379/15"
+    settings.AXES_HANDLER = production_setting("AXES_HANDLER", REDIS_URL=url)
+    reset_backoff()
+    settings.CACHES = {"default": redis_cache(url)}
+    # django-axes keeps the handler it built; build it again from these settings.
+    AxesProxyHandler.implementation = None
+    yield
+    AxesProxyHandler.implementation = None
+
+
+def _lock_out(api_client, username: str, limit: int) -> None:
+    for _ in range(limit):
+        api_client.post("/api/v1/auth/token/", {"username": username, "password": "wrong"})
+    right = api_client.post(
+        "/api/v1/auth/token/", {"username": username, "password": DEFAULT_PASSWORD}
+    )
+    assert right.status_code == 429
+
+
+def _login(api_client, username: str) -> int:
+    response = api_client.post(
+        "/api/v1/auth/token/", {"username": username, "password": DEFAULT_PASSWORD}
+    )
+    return response.status_code
+
+
+def test_the_lockout_is_kept_in_the_database_with_redis_too():
+    assert (
+        production_setting("AXES_HANDLER", REDIS_URL="redis://127.0.0.1:6379/0")
+        == "axes.handlers.database.AxesDatabaseHandler"
+    )
+
+
+def test_axes_reset_username_unlocks_a_locked_out_user(production_like, api_client, settings):
+    user, bystander = InstructorFactory(), InstructorFactory()
+    _lock_out(api_client, user.username, settings.AXES_FAILURE_LIMIT)
+    _lock_out(api_client, bystander.username, settings.AXES_FAILURE_LIMIT)
+
+    out = io.StringIO()
+    call_command("axes_reset_username", user.username, stdout=out)
+
+    assert "1 attempts removed" in out.getvalue()
+    assert _login(api_client, user.username) == 200
+    # Only that user: the other stays locked out.
+    assert _login(api_client, bystander.username) == 429
+
+
+def test_axes_reset_unlocks_everybody(production_like, api_client, settings):
+    users = [InstructorFactory(), InstructorFactory()]
+    for user in users:
+        _lock_out(api_client, user.username, settings.AXES_FAILURE_LIMIT)
+
+    out = io.StringIO()
+    call_command("axes_reset", stdout=out)
+
+    assert "2 attempts removed" in out.getvalue()
+    assert [_login(api_client, user.username) for user in users] == [200, 200]
