@@ -258,6 +258,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Probes sent straight to the app port, over plain HTTP, get the truth rather than a
+# redirect to an address the prober cannot reach (patterns match the path without "/").
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
