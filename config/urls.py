@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from .health import healthz, readyz
 from .metrics import metrics
@@ -16,8 +16,10 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    # Swagger UI's files come from drf-spectacular-sidecar: served locally, no CDN.
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Swagger UI's files come from drf-spectacular-sidecar: served locally, no CDN. The
+    # split view serves its init script from a URL (`?script`) instead of inline, which
+    # the Content-Security-Policy would block (templates/drf_spectacular/swagger_ui.html).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("scheduling.urls")),
 ]

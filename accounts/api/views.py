@@ -1,4 +1,6 @@
 from django.contrib.auth import authenticate, user_logged_in
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -12,6 +14,9 @@ from config.spectacular import error_responses
 from .serializers import MeSerializer, TokenRequestSerializer, TokenSerializer
 
 
+# `Cache-Control: no-store` (and private, max-age=0): these answers carry a credential or
+# the caller's account, and no browser, proxy or CDN may keep a copy.
+@method_decorator(never_cache, name="dispatch")
 class TokenView(APIView):
     """Exchange a username and password for the caller's API token.
 
@@ -50,6 +55,7 @@ class TokenView(APIView):
         return Response({"token": token.key})
 
 
+@method_decorator(never_cache, name="dispatch")
 class MeView(APIView):
     """The caller's own account, with its credit balance."""
 

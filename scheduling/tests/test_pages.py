@@ -217,7 +217,7 @@ def test_the_list_shows_own_sessions_with_their_statistics(client, semester, mas
     assert (row.confirmed_count, row.waitlist_count, row.capacity) == (3, 1, 4)
     html = response.content.decode()
     assert "3/4" in html
-    assert "width: 75%" in html  # the occupancy bar
+    assert '<span class="w15"></span>' in html  # the occupancy bar, 75% in 5% steps
     assert "Someone else" not in html
 
 
