@@ -7,6 +7,7 @@ it creates and drops itself (ops/scratch_db.py), never in the suite's own.
 """
 
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -118,6 +119,21 @@ def test_restore_refuses_a_database_that_holds_tables(scratch, tmp_path):
     assert restore.returncode == 3
     assert "not empty" in restore.stderr
     assert _row_counts(source) == before
+
+
+@postgresql_only
+def test_a_dump_is_readable_by_its_owner_only_whatever_the_umask(scratch, tmp_path):
+    """It holds password hashes and API tokens."""
+    source = _new_database(scratch)
+    dump = tmp_path / "practica.dump"
+    # An older dump under that name, world-readable: replaced, not reused with its mode.
+    dump.write_bytes(b"old")
+    dump.chmod(0o644)
+
+    backup = _run(["bash", "-c", 'umask 000 && exec ops/backup.sh "$0"', str(dump)], source)
+
+    assert backup.returncode == 0, backup.stderr
+    assert stat.S_IMODE(dump.stat().st_mode) == 0o600
 
 
 def test_backup_refuses_a_database_url_that_is_not_postgresql(tmp_path):
