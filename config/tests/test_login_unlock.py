@@ -6,11 +6,6 @@ second raised NotImplementedError, so nobody could be unlocked before the cool-o
 """
 
 import io
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from axes.handlers.proxy import AxesProxyHandler
@@ -19,31 +14,9 @@ from django.core.management import call_command
 from accounts.tests.factories import DEFAULT_PASSWORD, InstructorFactory
 from config.cache import reset_backoff
 from config.settings import redis_cache
+from config.tests.production_settings import production_setting
 
 pytestmark = pytest.mark.django_db
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def production_setting(name: str, **env: str):
-    """A setting as config.settings computes it in a fresh process with `env`."""
-    clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG"}}
-    clean.update(SECRET_KEY="unlock-test-key-not-for-any-deployment", **env)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json; from config import settings; "
-            f"print(json.dumps(getattr(settings, {name!r})))",
-        ],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(result.stdout)
 
 
 @pytest.fixture
