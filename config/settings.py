@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "scheduling",
     "bookings",
     "engagement",
+    "instructor",
 ]
 
 MIDDLEWARE = [

@@ -19,5 +19,5 @@ urlpatterns = [
     # Swagger UI's files come from drf-spectacular-sidecar: served locally, no CDN.
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("scheduling.urls")),
+    path("", include("instructor.urls")),
 ]

@@ -15,8 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from engagement.models import Attendance
-
-from .models import Group, InstructorQualification, Semester, Session, Specialization
+from scheduling.models import Group, InstructorQualification, Semester, Session, Specialization
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 

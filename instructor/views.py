@@ -27,13 +27,18 @@ from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 from engagement.models import Attendance, Feedback
 from engagement.services import attendance_record, can_mark_attendance
+from scheduling.errors import SessionProtected
+from scheduling.filters import SessionFilter
+from scheduling.models import Semester, Session
+from scheduling.services import (
+    blocking_relations,
+    can_manage_semester,
+    session_create,
+    session_delete,
+)
+from scheduling.services import session_update as update_session
 
-from .errors import SessionProtected
-from .filters import SessionFilter
 from .forms import AttendanceForm, SessionForm
-from .models import Semester, Session
-from .services import blocking_relations, can_manage_semester, session_create, session_delete
-from .services import session_update as update_session
 
 BLOCKING_LABELS = {
     "bookings": "bookings (of any status)",
@@ -78,7 +83,7 @@ class SessionAccessMixin(InstructorAreaMixin, SingleObjectMixin):
 class SessionListView(InstructorAreaMixin, ListView):
     """My sessions: a constant number of queries, statistics for the page's rows only."""
 
-    template_name = "scheduling/session_list.html"
+    template_name = "instructor/session_list.html"
     context_object_name = "sessions"
     paginate_by = 25
     paginator_class = PageIdsFirstPaginator
@@ -135,7 +140,7 @@ class SessionFormMixin:
     """Save through the services and put what they refuse on the form."""
 
     form_class = SessionForm
-    template_name = "scheduling/session_form.html"
+    template_name = "instructor/session_form.html"
 
     request: HttpRequest
 
@@ -206,7 +211,7 @@ class SessionUpdateView(SessionAccessMixin, SessionFormMixin, FormView):
 class SessionDetailView(SessionAccessMixin, DetailView):
     """Information, roster, waitlist, attendance and feedback in a fixed number of queries."""
 
-    template_name = "scheduling/session_detail.html"
+    template_name = "instructor/session_detail.html"
 
     def get_queryset(self) -> QuerySet[Session]:
         return super().get_queryset().with_stats()
@@ -289,7 +294,7 @@ class SessionDeleteView(SessionAccessMixin, View):
     """Confirm, then delete; a protected session lists what blocks it and offers cancelling."""
 
     manage = True
-    template_name = "scheduling/session_confirm_delete.html"
+    template_name = "instructor/session_confirm_delete.html"
 
     def confirmation(self, blocking: dict[str, int]) -> HttpResponse:
         rows = [(BLOCKING_LABELS[name], count) for name, count in blocking.items() if count]
