@@ -26,8 +26,8 @@ from django.utils import timezone
 from accounts.models import User
 from config.atomic import service_transaction
 from config.errors import Conflict, PermissionDenied
+from scheduling.access import can_manage_semester, lock_session
 from scheduling.models import Session
-from scheduling.services import can_manage_semester, lock_session
 
 from .models import Booking, CreditTransaction
 

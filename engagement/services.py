@@ -7,21 +7,16 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from bookings.models import Booking
 from config.atomic import service_transaction
-from config.errors import Conflict, PermissionDenied
+from config.errors import Conflict
+from scheduling.access import check_can_manage, check_can_mark_attendance
 from scheduling.models import Semester, Session
-from scheduling.services import can_manage_semester, check_can_manage
 
 from .models import Attendance, Feedback, Project
 
 
-def can_mark_attendance(user: User, session: Session) -> bool:
-    return session.instructor_id == user.pk or can_manage_semester(user, session.semester)
-
-
 def attendance_record(*, session: Session, student: User, status: str, by: User) -> Attendance:
     """Record (or correct) one student's attendance once the session has started."""
-    if not can_mark_attendance(by, session):
-        raise PermissionDenied("Only staff or the session's instructors may record attendance.")
+    check_can_mark_attendance(by, session)
     if status not in Attendance.Status.values:
         raise ValidationError({"status": f"Choose one of {', '.join(Attendance.Status.values)}."})
     if not session.has_started():

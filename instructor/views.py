@@ -26,13 +26,13 @@ from bookings.services import cancel_session
 from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 from engagement.models import Attendance, Feedback
-from engagement.services import attendance_record, can_mark_attendance
+from engagement.services import attendance_record
+from scheduling.access import can_manage_semester, can_mark_attendance
 from scheduling.errors import SessionProtected
 from scheduling.filters import SessionFilter
 from scheduling.models import Semester, Session
 from scheduling.services import (
     blocking_relations,
-    can_manage_semester,
     session_create,
     session_delete,
 )
@@ -129,9 +129,7 @@ class SessionListView(InstructorAreaMixin, ListView):
             filter_form=form,
             filter_query=query.urlencode(),
             can_create=self.request.user.is_staff
-            or any(
-                semester.master_instructor_id == self.request.user.pk for semester in self.semesters
-            ),
+            or any(can_manage_semester(self.request.user, semester) for semester in self.semesters),
         )
         return context
 

@@ -10,6 +10,7 @@ from accounts.models import User
 from config.atomic import service_transaction
 from config.errors import Conflict, PermissionDenied
 
+from .access import check_can_manage, lock_session
 from .errors import SessionProtected
 from .models import InstructorQualification, Semester, Session, Specialization
 
@@ -29,22 +30,6 @@ EDITABLE_FIELDS = (
     "location",
     "meeting_link",
 )
-
-
-def can_manage_semester(user: User, semester: Semester) -> bool:
-    return user.is_staff or semester.master_instructor_id == user.pk
-
-
-def check_can_manage(user: User, semester: Semester) -> None:
-    if not can_manage_semester(user, semester):
-        raise PermissionDenied(
-            f"Only staff or the master instructor of {semester.code} may manage its sessions."
-        )
-
-
-def can_view_roster(user: User, session: Session) -> bool:
-    """Staff, the session's instructor and the semester's master instructor see its bookings."""
-    return session.instructor_id == user.pk or can_manage_semester(user, session.semester)
 
 
 def is_qualified(instructor: User, specialization: Specialization) -> bool:
@@ -185,15 +170,6 @@ def session_delete(*, session: Session, by: User) -> None:
         if any(blocking.values()):
             raise SessionProtected(blocking)
         session.delete()
-
-
-def lock_session(session_id: int) -> Session:
-    """Take the session's row lock: the first lock of every write on its seats.
-
-    Precondition: inside service_transaction(). Every writer locks the session
-    before any user row, so two writers never wait on each other in a cycle.
-    """
-    return Session.objects.select_for_update().get(pk=session_id)
 
 
 SEMESTER_FIELDS = (

@@ -20,9 +20,10 @@ from bookings.models import Booking, CreditTransaction
 from bookings.services import book_session, cancel_booking
 from config.atomic import service_transaction
 from config.errors import Busy, Conflict
+from scheduling.access import lock_session
 from scheduling.errors import SessionProtected
 from scheduling.models import Session
-from scheduling.services import lock_session, session_delete
+from scheduling.services import session_delete
 from scheduling.tests.factories import SessionFactory
 
 pytestmark = [

@@ -22,8 +22,8 @@ from config.fields import (
     StrictPrimaryKeyRelatedField,
     bounded_ids,
 )
+from scheduling.access import can_see_meeting_link
 from scheduling.models import Group, Semester, Session, Specialization
-from scheduling.querysets import can_see_meeting_link
 from scheduling.services import EDITABLE_FIELDS
 
 
