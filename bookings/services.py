@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,6 +29,7 @@ from config.atomic import service_transaction
 from config.errors import Conflict, PermissionDenied
 from scheduling.access import can_manage_semester, lock_session
 from scheduling.models import Session
+from scheduling.services import session_update_apply, session_update_prepare
 
 from .models import Booking, CreditTransaction
 
@@ -239,6 +241,30 @@ def promote_waitlist(session: Session) -> list[Booking]:
         if free == 0:
             break
     return promoted
+
+
+def session_update(*, session: Session, by: User, **changes: Any) -> Session:
+    """Edit a session: the one entry every surface calls (API, pages, admin).
+
+    Scheduling checks and saves the fields (`session_update_prepare`,
+    `session_update_apply`); the seats are this app's, in the same transaction:
+    lowering the capacity below the confirmed count is refused, and raising it, or
+    lowering the cost, promotes waitlisted students who can now pay.
+    """
+    session_update_prepare(session=session, by=by, changes=changes)
+    with service_transaction():
+        locked = lock_session(session.pk)
+        session_update_apply(session=session, locked=locked, by=by, changes=changes)
+        confirmed = confirmed_count(locked)
+        if session.capacity < confirmed:
+            raise Conflict(
+                f"Capacity {session.capacity} is below the {confirmed} confirmed bookings.",
+                code="capacity_below_confirmed",
+            )
+        # A lower cost can let waiting students pay for seats that were already free.
+        if session.capacity > locked.capacity or session.credit_cost < locked.credit_cost:
+            promote_waitlist(session)
+    return session
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from django.views.generic.detail import SingleObjectMixin
 
 from bookings.models import Booking
 from bookings.services import cancel_session
+from bookings.services import session_update as update_session
 from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 from engagement.models import Attendance, Feedback
@@ -36,7 +37,6 @@ from scheduling.services import (
     session_create,
     session_delete,
 )
-from scheduling.services import session_update as update_session
 
 from .forms import AttendanceForm, SessionForm
 

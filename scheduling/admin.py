@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from bookings.models import Booking
-from bookings.services import cancel_session
+from bookings.services import cancel_session, session_update
 from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 
@@ -35,7 +35,6 @@ from .services import (
     semester_update,
     session_create,
     session_delete,
-    session_update,
 )
 
 

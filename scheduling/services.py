@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.db import models
 from django.db.models import Count, OuterRef, ProtectedError, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -75,11 +76,13 @@ def session_create(*, by: User, semester: Semester, **fields: Any) -> Session:
     return session
 
 
-def session_update(*, session: Session, by: User, **changes: Any) -> Session:
-    """Apply `changes`; raising capacity promotes waitlisted students, lowering it
-    below the confirmed count is refused. The semester cannot change."""
-    from bookings.services import confirmed_count, promote_waitlist
+def session_update_prepare(*, session: Session, by: User, changes: dict[str, Any]) -> None:
+    """Check and apply `changes` to the (unsaved) session, before any lock is taken.
 
+    The first half of `bookings.services.session_update`, the session edit every
+    surface calls: an edit may move seats (capacity, cost), which bookings owns.
+    The semester cannot change.
+    """
     check_can_manage(by, session.semester)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -91,25 +94,23 @@ def session_update(*, session: Session, by: User, **changes: Any) -> Session:
     validate_session(session)
     if "target_specialization" in changes or "instructor" in changes:
         check_qualification(session)
-    with service_transaction():
-        locked = lock_session(session.pk)
-        if locked.status == Session.Status.CANCELLED:
-            raise Conflict("A cancelled session cannot be edited.", code="session_cancelled")
-        confirmed = confirmed_count(locked)
-        if session.capacity < confirmed:
-            raise Conflict(
-                f"Capacity {session.capacity} is below the {confirmed} confirmed bookings.",
-                code="capacity_below_confirmed",
-            )
-        # Only what this edit touched (and what clean() derives from it), so a
-        # concurrent edit of other fields is not overwritten with stale values.
-        touched = set(changes) | {"updated_at"}
-        if "session_type" in changes:
-            touched |= {"location", "meeting_link"}
-        session.save(update_fields=sorted(touched))
-        # A lower cost can let waiting students pay for seats that were already free.
-        if session.capacity > locked.capacity or session.credit_cost < locked.credit_cost:
-            promote_waitlist(session)
+
+
+def session_update_apply(
+    *, session: Session, locked: Session, by: User, changes: dict[str, Any]
+) -> Session:
+    """Save what `session_update_prepare` applied. `locked` is the row as it stands.
+
+    Precondition: inside service_transaction(), `locked` from `lock_session`.
+    """
+    if locked.status == Session.Status.CANCELLED:
+        raise Conflict("A cancelled session cannot be edited.", code="session_cancelled")
+    # Only what this edit touched (and what clean() derives from it), so a
+    # concurrent edit of other fields is not overwritten with stale values.
+    touched = set(changes) | {"updated_at"}
+    if "session_type" in changes:
+        touched |= {"location", "meeting_link"}
+    session.save(update_fields=sorted(touched))
     return session
 
 
@@ -141,20 +142,27 @@ def count_referencing_rows(instance: Any, relations: dict[str, tuple[Any, str]])
     return {name.removeprefix("referencing_"): count for name, count in counts.items()}
 
 
+def protecting_relations(model: type[models.Model]) -> dict[str, tuple[Any, str]]:
+    """Every relation whose rows PROTECT `model`'s, as `name: (model, fk_column)`.
+
+    Discovered from the model's reverse relations, so scheduling counts the rows of
+    the apps above it (bookings, engagement) without importing them, and a new
+    PROTECT key is counted without an edit here. Each is named by the referencing
+    model's declared `BLOCKING_KEY`, or else by its `related_name`: the names are
+    part of the API (`blocking` in a 409).
+    """
+    relations = {}
+    for relation in model._meta.related_objects:
+        if relation.on_delete is not models.PROTECT:
+            continue
+        name = getattr(relation.related_model, "BLOCKING_KEY", None) or relation.related_name
+        relations[name] = (relation.related_model, relation.field.attname)
+    return relations
+
+
 def blocking_relations(session: Session) -> dict[str, int]:
     """Count every row that PROTECTs the session, in one query."""
-    from bookings.models import Booking
-    from engagement.models import Attendance, Feedback, ProjectSession
-
-    return count_referencing_rows(
-        session,
-        {
-            "bookings": (Booking, "session_id"),
-            "attendance": (Attendance, "session_id"),
-            "feedback": (Feedback, "session_id"),
-            "projects": (ProjectSession, "session_id"),
-        },
-    )
+    return count_referencing_rows(session, protecting_relations(Session))
 
 
 def session_delete(*, session: Session, by: User) -> None:
@@ -218,18 +226,7 @@ def semester_update(*, semester: Semester, by: User, **changes: Any) -> Semester
 
 def semester_blocking_relations(semester: Semester) -> dict[str, int]:
     """Count the rows that PROTECT the semester, in one query."""
-    from engagement.models import Project
-
-    from .models import Group
-
-    return count_referencing_rows(
-        semester,
-        {
-            "sessions": (Session, "semester_id"),
-            "groups": (Group, "semester_id"),
-            "projects": (Project, "semester_id"),
-        },
-    )
+    return count_referencing_rows(semester, protecting_relations(Semester))
 
 
 def semester_delete(*, semester: Semester, by: User) -> None:

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from bookings.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from bookings.models import Booking
-from bookings.services import cancel_session
+from bookings.services import cancel_session, session_update
 from config.errors import PermissionDenied
 from config.spectacular import PROTECTED_409, error_responses
 from scheduling.access import can_view_roster
@@ -28,7 +28,6 @@ from scheduling.services import (
     semester_update,
     session_create,
     session_delete,
-    session_update,
 )
 
 from .serializers import (
