@@ -18,32 +18,11 @@ from django.template.response import TemplateResponse
 
 from accounts.admin import UserAdmin
 from accounts.models import User
+from config.admin_base import ReadOnlyAdmin
 from config.errors import DomainError
-from config.pagination import PageIdsFirstPaginator
 
 from .models import Booking, CreditTransaction, IdempotencyKey
 from .services import MAX_GRANT, cancel_booking, grant_credits
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable by staff, never added, changed or deleted here (superusers included).
-
-    These tables grow with every booking, so their lists choose the page's ids
-    first (without the joins of the displayed names) and skip Django's second,
-    unfiltered COUNT(*) of the whole table.
-    """
-
-    paginator = PageIdsFirstPaginator
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Booking)
