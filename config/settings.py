@@ -239,6 +239,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.spectacular.allow_empty_query_values",
+        "config.spectacular.list_error_codes",
     ],
     # Several models have a `status` (or `kind`) with different choices: name each enum.
     "ENUM_NAME_OVERRIDES": {

@@ -29,7 +29,7 @@ from config.pagination import PageIdsFirstPaginator
 from engagement.models import Attendance, Feedback
 from engagement.services import attendance_record
 from scheduling.access import can_manage_semester, can_mark_attendance
-from scheduling.errors import SessionProtected
+from scheduling.errors import NOT_QUALIFIED, SessionProtected
 from scheduling.filters import SessionFilter
 from scheduling.models import Semester, Session
 from scheduling.services import (
@@ -152,7 +152,7 @@ class SessionFormMixin:
             form.add_service_error(error)
             return self.form_invalid(form)
         except DomainError as error:
-            field = "target_specialization" if error.code == "not_qualified" else None
+            field = "target_specialization" if error.code == NOT_QUALIFIED else None
             form.add_error(field, error.message)
             return self.form_invalid(form)
         return redirect("instructor:session-detail", pk=session.pk)

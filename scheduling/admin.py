@@ -17,12 +17,14 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 
+from bookings.errors import CAPACITY_BELOW_CONFIRMED
 from bookings.models import Booking
 from bookings.services import cancel_session, session_update
 from config.admin_base import ServiceDeleteMixin, ServiceSaveMixin, copy_saved
 from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 
+from .errors import NOT_QUALIFIED
 from .models import Group, InstructorQualification, Semester, Session, Specialization
 from .querysets import SESSION_STATISTICS
 from .services import (
@@ -233,8 +235,8 @@ class SessionAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ("cancel_selected_sessions", "export_csv")
     service_error_fields = {
-        "not_qualified": "target_specialization",
-        "capacity_below_confirmed": "capacity",
+        NOT_QUALIFIED: "target_specialization",
+        CAPACITY_BELOW_CONFIRMED: "capacity",
     }
     fieldsets = (
         (None, {"fields": ("title", "description", "semester", "instructor", "group")}),

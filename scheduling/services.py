@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from config.atomic import service_transaction
-from config.errors import Conflict, PermissionDenied
+from config.errors import PROTECTED, Conflict, PermissionDenied
 
 from .access import check_can_manage, lock_session
-from .errors import SessionProtected
+from .errors import NOT_EDITABLE, NOT_QUALIFIED, SESSION_CANCELLED, SessionProtected
 from .models import InstructorQualification, Semester, Session, Specialization
 
 # The fields a session update may change; the semester is fixed once created.
@@ -48,7 +48,7 @@ def check_qualification(session: Session) -> None:
         raise PermissionDenied(
             f"{session.instructor} holds no active qualification for "
             f"{session.target_specialization}.",
-            code="not_qualified",
+            code=NOT_QUALIFIED,
         )
 
 
@@ -87,7 +87,7 @@ def session_update_prepare(*, session: Session, by: User, changes: dict[str, Any
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise Conflict(
-            f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code="not_editable"
+            f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code=NOT_EDITABLE
         )
     for name, value in changes.items():
         setattr(session, name, value)
@@ -104,7 +104,7 @@ def session_update_apply(
     Precondition: inside service_transaction(), `locked` from `lock_session`.
     """
     if locked.status == Session.Status.CANCELLED:
-        raise Conflict("A cancelled session cannot be edited.", code="session_cancelled")
+        raise Conflict("A cancelled session cannot be edited.", code=SESSION_CANCELLED)
     # Only what this edit touched (and what clean() derives from it), so a
     # concurrent edit of other fields is not overwritten with stale values.
     touched = set(changes) | {"updated_at"}
@@ -247,6 +247,6 @@ def semester_delete(*, semester: Semester, by: User) -> None:
         listed = ", ".join(f"{count} {name}" for name, count in blocking.items() if count)
         raise Conflict(
             f"The semester cannot be deleted: it is referenced by {listed}.",
-            code="protected",
+            code=PROTECTED,
             blocking=blocking,
         )
