@@ -196,7 +196,7 @@ class AttendanceForm(forms.Form):
         self.students = students
         for student in students:
             self.fields[self.field_name(student)] = forms.ChoiceField(
-                label=student.get_full_name() or student.username,
+                label=student.display_name,
                 choices=choices,
                 required=False,
                 initial=current.get(student.pk, ""),

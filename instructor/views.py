@@ -277,7 +277,7 @@ class AttendanceView(SessionAccessMixin, View):
                 text = (
                     error.message if isinstance(error, DomainError) else "; ".join(error.messages)
                 )
-                messages.error(request, f"{student.get_full_name() or student}: {text}")
+                messages.error(request, f"{student.display_name}: {text}")
             else:
                 saved += 1
         if saved:

@@ -61,7 +61,7 @@ CSV_FIELDS: tuple[tuple[str, Callable[[Session], Any]], ...] = (
     ("description", lambda s: s.description),
     ("semester", lambda s: s.semester.code),
     ("instructor", lambda s: s.instructor.username),
-    ("instructor_name", lambda s: s.instructor.get_full_name()),
+    ("instructor_name", lambda s: s.instructor.display_name),
     ("group", lambda s: s.group.name if s.group_id else ""),
     (
         "target_specialization",

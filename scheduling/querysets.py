@@ -20,6 +20,8 @@ from django.db.models import (
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from accounts.models import DISPLAY_NAME_SQL
+
 if TYPE_CHECKING:
     from accounts.models import User
 
@@ -138,14 +140,13 @@ class SessionQuerySet(models.QuerySet):
         Scalar subqueries by primary key rather than select_related() or F()
         joins: a 500-row page builds 500 objects instead of 2,000, and the
         ids-only query that picks the page carries no join at all.
-        `instructor_name` follows User.get_full_name(), falling back to the username.
+        `instructor_name` is `User.display_name`, in SQL.
         """
         return self.annotate(
             instructor_name=RelatedColumn(
                 "accounts.User",
                 "instructor_id",
-                "COALESCE(NULLIF(TRIM(related.first_name || ' ' || related.last_name), ''),"
-                " related.username)",
+                DISPLAY_NAME_SQL.format(table="related"),
                 CharField(),
             ),
             target_specialization_code=RelatedColumn(

@@ -185,8 +185,7 @@ class SessionSerializer(serializers.ModelSerializer):
         annotated = getattr(session, "instructor_name", None)
         if annotated is not None:
             return annotated
-        instructor = session.instructor
-        return instructor.get_full_name() or instructor.username
+        return session.instructor.display_name
 
     @extend_schema_field(
         {
@@ -270,7 +269,7 @@ class RosterEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_student_name(self, booking: Booking) -> str:
-        return booking.student.get_full_name() or booking.student.username
+        return booking.student.display_name
 
 
 def changes_of(serializer: SessionInputSerializer) -> dict[str, Any]:
