@@ -13,7 +13,6 @@ promoted in the same transaction. So a waitlisted student who can pay never
 waits while a seat is free (`bookings.integrity` checks exactly that).
 """
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -102,22 +101,8 @@ def _refund(booking: Booking, *, by: User | None, note: str) -> int:
     return amount
 
 
-def _race_window() -> None:
-    """Widens the window between counting seats and writing, for the race tests only."""
-    delay = getattr(settings, "BOOKING_TEST_RACE_DELAY", 0)
-    if delay:
-        time.sleep(delay)
-
-
-def _locks_disabled() -> bool:
-    # The negative control of the race tests switches the lock off to prove it matters.
-    return bool(getattr(settings, "BOOKING_TEST_DISABLE_LOCKS", False))
-
-
 def _lock(session_id: int) -> Session:
     try:
-        if _locks_disabled():
-            return Session.objects.get(pk=session_id)
         return lock_session(session_id)
     except Session.DoesNotExist:
         # Deleted while the caller waited for its lock (or before): a state, not a crash.
@@ -126,16 +111,14 @@ def _lock(session_id: int) -> Session:
 
 def _lock_sessions(session_ids: Iterable[int]) -> dict[int, Session]:
     """Lock several sessions in ascending id, the protocol's order; returns them by id."""
-    rows = Session.objects.filter(pk__in=set(session_ids)).order_by("pk")
-    if not _locks_disabled():
-        rows = rows.select_for_update()
+    rows = Session.objects.filter(pk__in=set(session_ids)).order_by("pk").select_for_update()
     return {session.pk: session for session in rows}
 
 
 def _lock_users(user_ids: Iterable[int]) -> None:
     """Lock user rows in ascending id before moving several balances in one transaction."""
     ids = set(user_ids)
-    if ids and not _locks_disabled():
+    if ids:
         list(
             User.objects.filter(pk__in=ids)
             .order_by("pk")
@@ -191,7 +174,6 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
         if Booking.objects.live().filter(session=session, student=student).exists():
             raise Conflict("You already hold a booking for this session.", code=ALREADY_BOOKED)
         has_seat = confirmed_count(session) < session.capacity
-        _race_window()
         if has_seat:
             # Debit first, so the booking row is written once, with what it cost.
             if not _debit(student.pk, session.credit_cost):

@@ -208,10 +208,7 @@ REST_FRAMEWORK = {
     # would lose types (null, lists) and accept garbage; numbers stay finite.
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.StandardPagination",
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
+    # No default filter backends: each viewset declares the ones it uses.
     "DEFAULT_SCHEMA_CLASS": "config.spectacular.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
