@@ -1,6 +1,12 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+# `User.display_name` in SQL, for lists that read it in the query that selects their
+# rows; `{table}` is the alias of the user's table. Keep the two in step.
+DISPLAY_NAME_SQL = (
+    "COALESCE(NULLIF(TRIM({table}.first_name || ' ' || {table}.last_name), ''), {table}.username)"
+)
+
 
 class User(AbstractUser):
     class Role(models.TextChoices):
@@ -32,3 +38,9 @@ class User(AbstractUser):
     @property
     def is_instructor(self) -> bool:
         return self.role == self.Role.INSTRUCTOR
+
+    @property
+    def display_name(self) -> str:
+        """How people are named on every page, in the API and the admin: the full name,
+        or the username when no name is given (`DISPLAY_NAME_SQL` in a query)."""
+        return self.get_full_name() or self.username

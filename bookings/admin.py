@@ -5,38 +5,24 @@ ledger rows), so the admin offers actions that call them and no forms that
 could bypass capacity or the ledger.
 """
 
+from collections import defaultdict
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
+from accounts.admin import UserAdmin
+from accounts.models import User
+from config.admin_base import ReadOnlyAdmin
 from config.errors import DomainError
-from config.pagination import PageIdsFirstPaginator
 
 from .models import Booking, CreditTransaction, IdempotencyKey
-from .services import cancel_booking
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable by staff, never added, changed or deleted here (superusers included).
-
-    These tables grow with every booking, so their lists choose the page's ids
-    first (without the joins of the displayed names) and skip Django's second,
-    unfiltered COUNT(*) of the whole table.
-    """
-
-    paginator = PageIdsFirstPaginator
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from .services import MAX_GRANT, cancel_booking, grant_credits
 
 
 @admin.register(Booking)
@@ -118,3 +104,83 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
     search_fields = ("key", "user__username", "endpoint")
     date_hierarchy = "created_at"
     autocomplete_fields = ("user",)
+
+
+PREVIEW = 20
+
+
+class GrantCreditsForm(forms.Form):
+    amount = forms.IntegerField(min_value=1, max_value=MAX_GRANT)
+    note = forms.CharField(max_length=255, required=False)
+
+
+class UserCreditsAdmin(UserAdmin):
+    """The User admin with the "Grant credits" action, which writes ledger rows.
+
+    Credits are this app's: the action lives here and the User admin is registered
+    again with it (accounts comes first in INSTALLED_APPS, so its registration is
+    there to replace), so that accounts imports nothing of bookings.
+    """
+
+    actions = ("grant_credits_action",)
+
+    def has_grant_permission(self, request: HttpRequest) -> bool:
+        # Granting writes ledger rows: it needs the right to add them.
+        return request.user.has_perm("bookings.add_credittransaction")
+
+    @admin.action(description="Grant credits to selected students", permissions=["grant"])
+    def grant_credits_action(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> TemplateResponse | None:
+        form = GrantCreditsForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            granted = 0
+            refused: dict[str, list[str]] = defaultdict(list)
+            for user in queryset.order_by("pk"):
+                try:
+                    grant_credits(
+                        student=user,
+                        amount=form.cleaned_data["amount"],
+                        note=form.cleaned_data["note"],
+                        by=request.user,
+                    )
+                except ValidationError as error:
+                    for message in error.messages:
+                        refused[message].append(user.username)
+                except DomainError as error:
+                    refused[error.message].append(user.username)
+                else:
+                    granted += 1
+            for message, usernames in refused.items():
+                self.message_user(
+                    request,
+                    f"Not granted to {len(usernames)} user(s) ({', '.join(usernames[:10])}): "
+                    f"{message}",
+                    messages.ERROR,
+                )
+            if granted:
+                self.message_user(
+                    request,
+                    f"Granted {form.cleaned_data['amount']} credit(s) to {granted} student(s).",
+                    messages.SUCCESS,
+                )
+            return None
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "title": "Grant credits",
+            "opts": self.opts,
+            "form": form,
+            # A preview: "select all" may have chosen thousands of users.
+            "users": queryset.order_by("pk")[:PREVIEW],
+            "user_count": (count := queryset.count()),
+            "more": max(count - PREVIEW, 0),
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "action": "grant_credits_action",
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "admin/accounts/user/grant_credits.html", context)
+
+
+admin.site.unregister(User)
+admin.site.register(User, UserCreditsAdmin)

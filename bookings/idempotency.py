@@ -50,6 +50,7 @@ from config.atomic import LOCK_NOT_AVAILABLE, service_transaction
 from config.errors import Conflict
 from config.spectacular import error_response
 
+from .errors import IDEMPOTENCY_IN_FLIGHT, IDEMPOTENCY_KEY_REUSED
 from .models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -60,7 +61,7 @@ MAX_KEY_LENGTH = 255
 class IdempotencyInFlight(Conflict):
     """Another request with the same key still holds it (HTTP 409)."""
 
-    code = "idempotency_in_flight"
+    code = IDEMPOTENCY_IN_FLIGHT
 
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -165,7 +166,7 @@ def _reused() -> Response:
     return Response(
         {
             "detail": "This Idempotency-Key was already used with a different request.",
-            "code": "idempotency_key_reused",
+            "code": IDEMPOTENCY_KEY_REUSED,
         },
         status=status.HTTP_422_UNPROCESSABLE_ENTITY,
     )

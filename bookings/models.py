@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from scheduling.querysets import taught_or_managed_q
+
 if TYPE_CHECKING:
     from accounts.models import User
 
@@ -44,9 +46,7 @@ class BookingQuerySet(models.QuerySet):
         if user.is_staff:
             return self
         if user.role == "instructor":
-            return self.filter(
-                Q(session__instructor=user) | Q(session__semester__master_instructor=user)
-            )
+            return self.filter(taught_or_managed_q(user, prefix="session__"))
         return self.filter(student=user)
 
 

@@ -13,10 +13,10 @@ promoted in the same transaction. So a waitlisted student who can pay never
 waits while a seat is free (`bookings.integrity` checks exactly that).
 """
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,9 +26,18 @@ from django.utils import timezone
 from accounts.models import User
 from config.atomic import service_transaction
 from config.errors import Conflict, PermissionDenied
+from scheduling.access import can_manage_semester, lock_session
+from scheduling.errors import SESSION_CANCELLED, SESSION_DELETED, SESSION_STARTED
 from scheduling.models import Session
-from scheduling.services import can_manage_semester, lock_session
+from scheduling.services import session_update_apply, session_update_prepare
 
+from .errors import (
+    ALREADY_BOOKED,
+    ALREADY_CANCELLED,
+    CAPACITY_BELOW_CONFIRMED,
+    INSUFFICIENT_CREDITS,
+    NOT_ELIGIBLE,
+)
 from .models import Booking, CreditTransaction
 
 MAX_GRANT = 100_000
@@ -92,40 +101,24 @@ def _refund(booking: Booking, *, by: User | None, note: str) -> int:
     return amount
 
 
-def _race_window() -> None:
-    """Widens the window between counting seats and writing, for the race tests only."""
-    delay = getattr(settings, "BOOKING_TEST_RACE_DELAY", 0)
-    if delay:
-        time.sleep(delay)
-
-
-def _locks_disabled() -> bool:
-    # The negative control of the race tests switches the lock off to prove it matters.
-    return bool(getattr(settings, "BOOKING_TEST_DISABLE_LOCKS", False))
-
-
 def _lock(session_id: int) -> Session:
     try:
-        if _locks_disabled():
-            return Session.objects.get(pk=session_id)
         return lock_session(session_id)
     except Session.DoesNotExist:
         # Deleted while the caller waited for its lock (or before): a state, not a crash.
-        raise Conflict("The session no longer exists.", code="session_deleted") from None
+        raise Conflict("The session no longer exists.", code=SESSION_DELETED) from None
 
 
 def _lock_sessions(session_ids: Iterable[int]) -> dict[int, Session]:
     """Lock several sessions in ascending id, the protocol's order; returns them by id."""
-    rows = Session.objects.filter(pk__in=set(session_ids)).order_by("pk")
-    if not _locks_disabled():
-        rows = rows.select_for_update()
+    rows = Session.objects.filter(pk__in=set(session_ids)).order_by("pk").select_for_update()
     return {session.pk: session for session in rows}
 
 
 def _lock_users(user_ids: Iterable[int]) -> None:
     """Lock user rows in ascending id before moving several balances in one transaction."""
     ids = set(user_ids)
-    if ids and not _locks_disabled():
+    if ids:
         list(
             User.objects.filter(pk__in=ids)
             .order_by("pk")
@@ -161,9 +154,9 @@ def is_eligible(student: User, session: Session) -> bool:
 
 def _check_open_for_booking(session: Session, now: timezone.datetime) -> None:
     if session.status == Session.Status.CANCELLED:
-        raise Conflict("The session has been cancelled.", code="session_cancelled")
+        raise Conflict("The session has been cancelled.", code=SESSION_CANCELLED)
     if session.has_started(now):
-        raise Conflict("The session has already started.", code="session_started")
+        raise Conflict("The session has already started.", code=SESSION_STARTED)
 
 
 def book_session(*, student: User, session: Session, by: User) -> Booking:
@@ -171,23 +164,22 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
     if not (by.is_staff or by.pk == student.pk):
         raise PermissionDenied("You may only book for yourself.")
     if not student.is_student:
-        raise Conflict("Only students can book sessions.", code="not_eligible")
+        raise Conflict("Only students can book sessions.", code=NOT_ELIGIBLE)
     with service_transaction():
         session = _lock(session.pk)
         now = timezone.now()
         _check_open_for_booking(session, now)
         if not is_eligible(student, session):
-            raise Conflict("You are not eligible for this session.", code="not_eligible")
+            raise Conflict("You are not eligible for this session.", code=NOT_ELIGIBLE)
         if Booking.objects.live().filter(session=session, student=student).exists():
-            raise Conflict("You already hold a booking for this session.", code="already_booked")
+            raise Conflict("You already hold a booking for this session.", code=ALREADY_BOOKED)
         has_seat = confirmed_count(session) < session.capacity
-        _race_window()
         if has_seat:
             # Debit first, so the booking row is written once, with what it cost.
             if not _debit(student.pk, session.credit_cost):
                 raise Conflict(
                     f"This session costs {session.credit_cost} credits; your balance is too low.",
-                    code="insufficient_credits",
+                    code=INSUFFICIENT_CREDITS,
                 )
             booking = Booking.objects.create(
                 student=student,
@@ -202,7 +194,7 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
                 raise Conflict(
                     f"This session costs {session.credit_cost} credits; your balance is too low "
                     "to join its waitlist.",
-                    code="insufficient_credits",
+                    code=INSUFFICIENT_CREDITS,
                 )
             booking = Booking.objects.create(
                 student=student, session=session, status=Booking.Status.WAITLISTED
@@ -239,6 +231,30 @@ def promote_waitlist(session: Session) -> list[Booking]:
         if free == 0:
             break
     return promoted
+
+
+def session_update(*, session: Session, by: User, **changes: Any) -> Session:
+    """Edit a session: the one entry every surface calls (API, pages, admin).
+
+    Scheduling checks and saves the fields (`session_update_prepare`,
+    `session_update_apply`); the seats are this app's, in the same transaction:
+    lowering the capacity below the confirmed count is refused, and raising it, or
+    lowering the cost, promotes waitlisted students who can now pay.
+    """
+    session_update_prepare(session=session, by=by, changes=changes)
+    with service_transaction():
+        locked = lock_session(session.pk)
+        session_update_apply(session=session, locked=locked, by=by, changes=changes)
+        confirmed = confirmed_count(locked)
+        if session.capacity < confirmed:
+            raise Conflict(
+                f"Capacity {session.capacity} is below the {confirmed} confirmed bookings.",
+                code=CAPACITY_BELOW_CONFIRMED,
+            )
+        # A lower cost can let waiting students pay for seats that were already free.
+        if session.capacity > locked.capacity or session.credit_cost < locked.credit_cost:
+            promote_waitlist(session)
+    return session
 
 
 @dataclass(frozen=True)
@@ -283,14 +299,14 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         others = _promotable_sessions_of([booking.student_id], now)
         sessions = _lock_sessions({booking.session_id} | others)
         if booking.session_id not in sessions:
-            raise Conflict("The session no longer exists.", code="session_deleted")
+            raise Conflict("The session no longer exists.", code=SESSION_DELETED)
         session = sessions[booking.session_id]
         booking = Booking.objects.select_for_update().get(pk=booking.pk)
         if booking.status == Booking.Status.CANCELLED:
-            raise Conflict("The booking is already cancelled.", code="already_cancelled")
+            raise Conflict("The booking is already cancelled.", code=ALREADY_CANCELLED)
         now = timezone.now()
         if session.has_started(now):
-            raise Conflict("The session has already started.", code="session_started")
+            raise Conflict("The session has already started.", code=SESSION_STARTED)
         was_confirmed = booking.status == Booking.Status.CONFIRMED
         refundable = (
             was_confirmed and booking.credits_charged > 0 and now <= refund_deadline(session)
@@ -337,10 +353,10 @@ def cancel_session(*, session: Session, by: User) -> SessionCancellationResult:
         )
         sessions = _lock_sessions({session.pk} | _promotable_sessions_of(payers, now))
         if session.pk not in sessions:
-            raise Conflict("The session no longer exists.", code="session_deleted")
+            raise Conflict("The session no longer exists.", code=SESSION_DELETED)
         locked = sessions[session.pk]
         if locked.status == Session.Status.CANCELLED:
-            raise Conflict("The session is already cancelled.", code="session_cancelled")
+            raise Conflict("The session is already cancelled.", code=SESSION_CANCELLED)
         open_bookings = list(
             Booking.objects.live().filter(session=locked).select_for_update().order_by("pk")
         )

@@ -12,16 +12,10 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 
-from .errors import Busy, Conflict
+# Constraint names whose violation has a meaning of its own for a client are declared
+# by the apps that own them (`error_code(..., constraints=...)` in their errors.py).
+from .errors import CONSTRAINT_CODES, CONSTRAINT_VIOLATED, Busy, Conflict
 
-# Constraint names whose violation has a meaning of its own for a client.
-CONSTRAINT_CODES = {
-    "booking_one_live_per_student_and_session": "already_booked",
-    "user_credit_balance_non_negative": "insufficient_credits",
-    "feedback_one_per_student_and_session": "already_given",
-    "attendance_one_per_student_and_session": "already_marked",
-    "credit_transaction_one_charge_and_refund_per_booking": "already_settled",
-}
 LOCK_NOT_AVAILABLE = "55P03"
 DEADLOCK_DETECTED = "40P01"
 SERIALIZATION_FAILURE = "40001"
@@ -41,7 +35,7 @@ def _constraint_of(error: IntegrityError) -> str:
 
 def integrity_conflict(error: IntegrityError) -> Conflict:
     constraint = _constraint_of(error)
-    code = CONSTRAINT_CODES.get(constraint, "constraint_violated")
+    code = CONSTRAINT_CODES.get(constraint, CONSTRAINT_VIOLATED)
     return Conflict(f"The database refused the change ({constraint or 'integrity'}).", code=code)
 
 

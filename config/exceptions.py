@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from .errors import Busy, Conflict, DomainError, PermissionDenied
+from .errors import PROTECTED, Busy, Conflict, DomainError, PermissionDenied
 
 
 def domain_error_response(error: DomainError) -> Response:
@@ -47,7 +47,7 @@ def protected_conflict(error: ProtectedError | RestrictedError) -> Conflict:
     blocking = dict(Counter(str(obj._meta.verbose_name_plural) for obj in objects))
     listed = ", ".join(f"{count} {name}" for name, count in blocking.items())
     return Conflict(
-        f"It cannot be deleted: it is referenced by {listed}.", code="protected", blocking=blocking
+        f"It cannot be deleted: it is referenced by {listed}.", code=PROTECTED, blocking=blocking
     )
 
 

@@ -6,6 +6,8 @@ from axes.helpers import get_cool_off, get_lockout_message
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from .errors import LOGIN_LOCKED_OUT
+
 
 def client_ip(request: HttpRequest) -> str | None:
     """REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the address the outermost one saw.
@@ -36,7 +38,7 @@ def lockout_response(
         response: HttpResponse = JsonResponse(
             {
                 "detail": "Too many failed login attempts. Try again later.",
-                "code": "login_locked_out",
+                "code": LOGIN_LOCKED_OUT,
             },
             status=429,
         )

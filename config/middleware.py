@@ -5,6 +5,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from .errors import REQUEST_TOO_LARGE
+
 
 class RequestBodyLimitMiddleware:
     """Answer 413 to a body longer than DATA_UPLOAD_MAX_MEMORY_SIZE, before it is read.
@@ -29,7 +31,7 @@ class RequestBodyLimitMiddleware:
             return JsonResponse(
                 {
                     "detail": f"The request body is larger than {limit} bytes.",
-                    "code": "request_too_large",
+                    "code": REQUEST_TOO_LARGE,
                 },
                 status=413,
             )

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "scheduling",
     "bookings",
     "engagement",
+    "instructor",
 ]
 
 MIDDLEWARE = [
@@ -221,10 +222,7 @@ REST_FRAMEWORK = {
     # would lose types (null, lists) and accept garbage; numbers stay finite.
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.StandardPagination",
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
+    # No default filter backends: each viewset declares the ones it uses.
     "DEFAULT_SCHEMA_CLASS": "config.spectacular.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -252,6 +250,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.spectacular.allow_empty_query_values",
+        "config.spectacular.list_error_codes",
     ],
     # Several models have a `status` (or `kind`) with different choices: name each enum.
     "ENUM_NAME_OVERRIDES": {

@@ -16,6 +16,8 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
+from .errors import ERROR_CODES
+
 
 class ErrorSerializer(serializers.Serializer):
     """`{"detail", "code"}`: a refusal; `code` is stable (SPEC §4), absent on DRF's own errors."""
@@ -137,4 +139,18 @@ def allow_empty_query_values(
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "query":
                     parameter["allowEmptyValue"] = True
+    return result
+
+
+def list_error_codes(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """A postprocessing hook: the `code` of the error bodies lists every code the apps
+    declare (`config.errors.error_code`), with its meaning, so the list cannot drift."""
+    listed = "\n".join(f"- `{code}`: {meaning}" for code, meaning in sorted(ERROR_CODES.items()))
+    schemas = result.get("components", {}).get("schemas", {})
+    for name in ("Error", "ProtectedError"):
+        code = schemas.get(name, {}).get("properties", {}).get("code")
+        if code is not None:
+            code["description"] = f"Stable: a client may switch on it. One of:\n{listed}"
     return result

@@ -21,5 +21,5 @@ urlpatterns = [
     # the Content-Security-Policy would block (templates/drf_spectacular/swagger_ui.html).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("scheduling.urls")),
+    path("", include("instructor.urls")),
 ]

@@ -14,9 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest
 
-from bookings.admin import ReadOnlyAdmin
+from config.admin_base import ReadOnlyAdmin, ServiceSaveMixin, copy_saved
 from config.errors import DomainError
-from scheduling.admin import ServiceSaveMixin, copy_saved
 from scheduling.models import Session
 
 from .models import Attendance, Feedback, Project, ProjectSession

@@ -82,6 +82,10 @@ class Project(models.Model):
 
 
 class ProjectSession(models.Model):
+    # A session in a project blocks its deletion as "projects" (the API's name), not
+    # as the link rows' related_name (scheduling.services.protecting_relations).
+    BLOCKING_KEY = "projects"
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE)
     session = models.ForeignKey(
         "scheduling.Session", on_delete=models.PROTECT, related_name="project_links"

@@ -7,29 +7,25 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from bookings.models import Booking
 from config.atomic import service_transaction
-from config.errors import Conflict, PermissionDenied
+from config.errors import Conflict
+from scheduling.access import check_can_manage, check_can_mark_attendance
 from scheduling.models import Semester, Session
-from scheduling.services import can_manage_semester, check_can_manage
 
+from .errors import ALREADY_GIVEN, NOT_ATTENDED, NOT_BOOKED, SESSION_NOT_STARTED
 from .models import Attendance, Feedback, Project
-
-
-def can_mark_attendance(user: User, session: Session) -> bool:
-    return session.instructor_id == user.pk or can_manage_semester(user, session.semester)
 
 
 def attendance_record(*, session: Session, student: User, status: str, by: User) -> Attendance:
     """Record (or correct) one student's attendance once the session has started."""
-    if not can_mark_attendance(by, session):
-        raise PermissionDenied("Only staff or the session's instructors may record attendance.")
+    check_can_mark_attendance(by, session)
     if status not in Attendance.Status.values:
         raise ValidationError({"status": f"Choose one of {', '.join(Attendance.Status.values)}."})
     if not session.has_started():
-        raise Conflict("Attendance opens when the session starts.", code="session_not_started")
+        raise Conflict("Attendance opens when the session starts.", code=SESSION_NOT_STARTED)
     if not Booking.objects.filter(
         session=session, student=student, status=Booking.Status.CONFIRMED
     ).exists():
-        raise Conflict(f"{student} holds no confirmed booking for this session.", code="not_booked")
+        raise Conflict(f"{student} holds no confirmed booking for this session.", code=NOT_BOOKED)
     with service_transaction():
         attendance, _ = Attendance.objects.update_or_create(
             session=session, student=student, defaults={"status": status, "marked_by": by}
@@ -49,10 +45,10 @@ def feedback_give(*, session: Session, student: User, rating: int, comment: str 
     if not attended:
         raise Conflict(
             "Feedback is for students marked present or late at the session.",
-            code="not_attended",
+            code=NOT_ATTENDED,
         )
     if Feedback.objects.filter(session=session, student=student).exists():
-        raise Conflict("You have already given feedback on this session.", code="already_given")
+        raise Conflict("You have already given feedback on this session.", code=ALREADY_GIVEN)
     with service_transaction():
         return Feedback.objects.create(
             session=session, student=student, rating=rating, comment=comment

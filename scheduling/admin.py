@@ -7,7 +7,7 @@ the API and the pages enforce. Lists read their statistics from
 """
 
 import csv
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -15,14 +15,16 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
 
+from bookings.errors import CAPACITY_BELOW_CONFIRMED
 from bookings.models import Booking
-from bookings.services import cancel_session
+from bookings.services import cancel_session, session_update
+from config.admin_base import ServiceDeleteMixin, ServiceSaveMixin, copy_saved
 from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 
+from .errors import NOT_QUALIFIED
 from .models import Group, InstructorQualification, Semester, Session, Specialization
 from .querysets import SESSION_STATISTICS
 from .services import (
@@ -35,131 +37,7 @@ from .services import (
     semester_update,
     session_create,
     session_delete,
-    session_update,
 )
-
-
-class ServiceRefused(Exception):
-    """A service refused a save the form had accepted; carries errors keyed by field."""
-
-    def __init__(self, errors: dict[str | None, list[str]]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-class ServiceSaveMixin:
-    """Save through a service and show its refusal on the form, like a validation error.
-
-    The form validates first (full_clean, so Model.clean()), then `save_model`
-    calls the service, which re-checks under its locks. When the service refuses
-    (a race, a rule only it can check), the admin's transaction rolls back and the
-    form is shown again with the refusal on the field the error code names.
-    """
-
-    # Domain error code -> the form field its message belongs on (None: the form).
-    service_error_fields: dict[str, str] = {}
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ServiceRefused as refused:
-            # The first pass ran in transaction.atomic, which the exception rolled
-            # back; the second only validates and renders, adding the refusal.
-            request.service_refusal = refused.errors
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> type[ModelForm]:
-        form_class = super().get_form(request, obj, change, **kwargs)
-        refusal = getattr(request, "service_refusal", None)
-        if not refusal:
-            return form_class
-
-        class RefusedForm(form_class):
-            def clean(self) -> dict[str, Any]:
-                cleaned = super().clean()
-                for field, errors in refusal.items():
-                    self.add_error(field if field in self.fields else None, errors)
-                return cleaned
-
-        return RefusedForm
-
-    def refusal(self, error: Exception) -> ServiceRefused:
-        if isinstance(error, ValidationError):
-            if hasattr(error, "error_dict"):
-                return ServiceRefused(dict(error.message_dict))
-            return ServiceRefused({None: error.messages})
-        assert isinstance(error, DomainError)
-        return ServiceRefused({self.service_error_fields.get(error.code): [error.message]})
-
-
-class ServiceDeleteMixin:
-    """Delete through a service; a blocked delete shows Django's protected page with counts.
-
-    Django's own collector would list every protecting row (each booking by
-    name, a query or two per row); the services count them in one query per
-    object, and their delete re-checks under a lock with PROTECT as the backstop.
-    """
-
-    # Appended to each protected object's line on Django's "cannot delete" page.
-    protected_hint = ""
-
-    def blocking_of(self, obj: Any) -> dict[str, int]:
-        raise NotImplementedError
-
-    def delete_through_service(self, request: HttpRequest, obj: Any) -> None:
-        raise NotImplementedError
-
-    def get_deleted_objects(
-        self, objs: Iterable[Any], request: HttpRequest
-    ) -> tuple[list[Any], dict[str, int], set[str], list[str]]:
-        objs = list(objs)
-        protected = []
-        for obj in objs:
-            blocking = self.blocking_of(obj)
-            if any(blocking.values()):
-                listed = ", ".join(f"{count} {name}" for name, count in blocking.items() if count)
-                protected.append(f"{obj}: referenced by {listed}{self.protected_hint}")
-        if protected:
-            return [], {}, set(), protected
-        return super().get_deleted_objects(objs, request)
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        self.delete_through_service(request, obj)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for obj in queryset:
-            try:
-                self.delete_through_service(request, obj)
-            except DomainError as error:
-                self.message_user(request, f"{obj}: {error.message}", messages.ERROR)
-
-    def delete_view(
-        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except DomainError as error:
-            # Something came to refer to it after the confirmation page: nothing was deleted.
-            self.message_user(request, error.message, messages.ERROR)
-            opts = self.model._meta
-            return HttpResponseRedirect(
-                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id])
-            )
-
-
-def copy_saved(source: Any, target: Any) -> None:
-    """Give the admin's unsaved instance the row a create service saved."""
-    for field in type(source)._meta.concrete_fields:
-        setattr(target, field.attname, getattr(source, field.attname))
-    target._state.adding = False
 
 
 def stat_column(name: str, description: str) -> Callable[[Any, Session], Any]:
@@ -183,7 +61,7 @@ CSV_FIELDS: tuple[tuple[str, Callable[[Session], Any]], ...] = (
     ("description", lambda s: s.description),
     ("semester", lambda s: s.semester.code),
     ("instructor", lambda s: s.instructor.username),
-    ("instructor_name", lambda s: s.instructor.get_full_name()),
+    ("instructor_name", lambda s: s.instructor.display_name),
     ("group", lambda s: s.group.name if s.group_id else ""),
     (
         "target_specialization",
@@ -357,8 +235,8 @@ class SessionAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ("cancel_selected_sessions", "export_csv")
     service_error_fields = {
-        "not_qualified": "target_specialization",
-        "capacity_below_confirmed": "capacity",
+        NOT_QUALIFIED: "target_specialization",
+        CAPACITY_BELOW_CONFIRMED: "capacity",
     }
     fieldsets = (
         (None, {"fields": ("title", "description", "semester", "instructor", "group")}),

@@ -15,21 +15,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from config.filters import IdFilter
+
 from .models import Group, Session
 from .querysets import SessionQuerySet
-
-
-@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
-class IdFilter(django_filters.NumberFilter):
-    """An integer id: "1.5", "x" or a number beyond a 64-bit key is an invalid value
-    (400 in the API), not a match and not a database overflow."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
-        super().__init__(*args, **kwargs)
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):

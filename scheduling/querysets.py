@@ -20,9 +20,10 @@ from django.db.models import (
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from accounts.models import DISPLAY_NAME_SQL
+
 if TYPE_CHECKING:
     from accounts.models import User
-    from scheduling.models import Session
 
 
 # The figures with_stats() annotates, in the order every surface shows them.
@@ -139,14 +140,13 @@ class SessionQuerySet(models.QuerySet):
         Scalar subqueries by primary key rather than select_related() or F()
         joins: a 500-row page builds 500 objects instead of 2,000, and the
         ids-only query that picks the page carries no join at all.
-        `instructor_name` follows User.get_full_name(), falling back to the username.
+        `instructor_name` is `User.display_name`, in SQL.
         """
         return self.annotate(
             instructor_name=RelatedColumn(
                 "accounts.User",
                 "instructor_id",
-                "COALESCE(NULLIF(TRIM(related.first_name || ' ' || related.last_name), ''),"
-                " related.username)",
+                DISPLAY_NAME_SQL.format(table="related"),
                 CharField(),
             ),
             target_specialization_code=RelatedColumn(
@@ -175,16 +175,11 @@ class SessionQuerySet(models.QuerySet):
         condition = Q(capacity__gt=_confirmed_count())
         return self.filter(condition if has_spots else ~condition)
 
-    def managed_by(self, user: User) -> SessionQuerySet:
-        """Sessions the user may edit: all for staff, their semesters' for a master instructor."""
-        if user.is_staff:
-            return self
-        return self.filter(semester__master_instructor=user)
-
     def taught_or_managed_by(self, user: User) -> SessionQuerySet:
+        """The list form of `scheduling.access.teaches_or_manages`."""
         if user.is_staff:
             return self
-        return self.filter(Q(instructor=user) | Q(semester__master_instructor=user))
+        return self.filter(taught_or_managed_q(user))
 
     def eligible_for(self, student: User) -> SessionQuerySet:
         return self.filter(eligibility_q(student))
@@ -229,25 +224,7 @@ def eligibility_q(student: User) -> Q:
     return group_ok & specialization_ok
 
 
-def can_see_meeting_link(user: User, session: Session) -> bool:
-    """SPEC §4: staff, the session's instructor and master instructor, and students
-    with a confirmed booking see the link.
-
-    Reads `viewer_has_confirmed_booking` from `with_viewer_booking(user)` when the
-    session came from such a list; otherwise asks the database once. The semester
-    should be loaded with the session (select_related) so that no query is spent.
-    """
-    if user.is_staff or session.instructor_id == user.pk:
-        return True
-    master_id = getattr(session, "semester_master_instructor_id", None)
-    if master_id is None:
-        master_id = session.semester.master_instructor_id
-    if master_id == user.pk:
-        return True
-    booked = getattr(session, "viewer_has_confirmed_booking", None)
-    if booked is None:
-        booking_model = apps.get_model("bookings", "Booking")
-        booked = booking_model.objects.filter(
-            session_id=session.id, student_id=user.pk, status="confirmed"
-        ).exists()
-    return bool(booked)
+def taught_or_managed_q(user: User, prefix: str = "") -> Q:
+    """Sessions the user teaches or whose semester they master; `prefix` reaches a
+    session from another model (`"session__"` from a booking). Staff need no filter."""
+    return Q(**{f"{prefix}instructor": user}) | Q(**{f"{prefix}semester__master_instructor": user})

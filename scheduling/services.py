@@ -2,15 +2,17 @@
 
 from typing import Any
 
+from django.db import models
 from django.db.models import Count, OuterRef, ProtectedError, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
 from config.atomic import service_transaction
-from config.errors import Conflict, PermissionDenied
+from config.errors import PROTECTED, Conflict, PermissionDenied
 
-from .errors import SessionProtected
+from .access import check_can_manage, lock_session
+from .errors import NOT_EDITABLE, NOT_QUALIFIED, SESSION_CANCELLED, SessionProtected
 from .models import InstructorQualification, Semester, Session, Specialization
 
 # The fields a session update may change; the semester is fixed once created.
@@ -31,22 +33,6 @@ EDITABLE_FIELDS = (
 )
 
 
-def can_manage_semester(user: User, semester: Semester) -> bool:
-    return user.is_staff or semester.master_instructor_id == user.pk
-
-
-def check_can_manage(user: User, semester: Semester) -> None:
-    if not can_manage_semester(user, semester):
-        raise PermissionDenied(
-            f"Only staff or the master instructor of {semester.code} may manage its sessions."
-        )
-
-
-def can_view_roster(user: User, session: Session) -> bool:
-    """Staff, the session's instructor and the semester's master instructor see its bookings."""
-    return session.instructor_id == user.pk or can_manage_semester(user, session.semester)
-
-
 def is_qualified(instructor: User, specialization: Specialization) -> bool:
     return (
         InstructorQualification.objects.active_on(timezone.localdate())
@@ -62,7 +48,7 @@ def check_qualification(session: Session) -> None:
         raise PermissionDenied(
             f"{session.instructor} holds no active qualification for "
             f"{session.target_specialization}.",
-            code="not_qualified",
+            code=NOT_QUALIFIED,
         )
 
 
@@ -90,41 +76,41 @@ def session_create(*, by: User, semester: Semester, **fields: Any) -> Session:
     return session
 
 
-def session_update(*, session: Session, by: User, **changes: Any) -> Session:
-    """Apply `changes`; raising capacity promotes waitlisted students, lowering it
-    below the confirmed count is refused. The semester cannot change."""
-    from bookings.services import confirmed_count, promote_waitlist
+def session_update_prepare(*, session: Session, by: User, changes: dict[str, Any]) -> None:
+    """Check and apply `changes` to the (unsaved) session, before any lock is taken.
 
+    The first half of `bookings.services.session_update`, the session edit every
+    surface calls: an edit may move seats (capacity, cost), which bookings owns.
+    The semester cannot change.
+    """
     check_can_manage(by, session.semester)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise Conflict(
-            f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code="not_editable"
+            f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code=NOT_EDITABLE
         )
     for name, value in changes.items():
         setattr(session, name, value)
     validate_session(session)
     if "target_specialization" in changes or "instructor" in changes:
         check_qualification(session)
-    with service_transaction():
-        locked = lock_session(session.pk)
-        if locked.status == Session.Status.CANCELLED:
-            raise Conflict("A cancelled session cannot be edited.", code="session_cancelled")
-        confirmed = confirmed_count(locked)
-        if session.capacity < confirmed:
-            raise Conflict(
-                f"Capacity {session.capacity} is below the {confirmed} confirmed bookings.",
-                code="capacity_below_confirmed",
-            )
-        # Only what this edit touched (and what clean() derives from it), so a
-        # concurrent edit of other fields is not overwritten with stale values.
-        touched = set(changes) | {"updated_at"}
-        if "session_type" in changes:
-            touched |= {"location", "meeting_link"}
-        session.save(update_fields=sorted(touched))
-        # A lower cost can let waiting students pay for seats that were already free.
-        if session.capacity > locked.capacity or session.credit_cost < locked.credit_cost:
-            promote_waitlist(session)
+
+
+def session_update_apply(
+    *, session: Session, locked: Session, by: User, changes: dict[str, Any]
+) -> Session:
+    """Save what `session_update_prepare` applied. `locked` is the row as it stands.
+
+    Precondition: inside service_transaction(), `locked` from `lock_session`.
+    """
+    if locked.status == Session.Status.CANCELLED:
+        raise Conflict("A cancelled session cannot be edited.", code=SESSION_CANCELLED)
+    # Only what this edit touched (and what clean() derives from it), so a
+    # concurrent edit of other fields is not overwritten with stale values.
+    touched = set(changes) | {"updated_at"}
+    if "session_type" in changes:
+        touched |= {"location", "meeting_link"}
+    session.save(update_fields=sorted(touched))
     return session
 
 
@@ -156,20 +142,27 @@ def count_referencing_rows(instance: Any, relations: dict[str, tuple[Any, str]])
     return {name.removeprefix("referencing_"): count for name, count in counts.items()}
 
 
+def protecting_relations(model: type[models.Model]) -> dict[str, tuple[Any, str]]:
+    """Every relation whose rows PROTECT `model`'s, as `name: (model, fk_column)`.
+
+    Discovered from the model's reverse relations, so scheduling counts the rows of
+    the apps above it (bookings, engagement) without importing them, and a new
+    PROTECT key is counted without an edit here. Each is named by the referencing
+    model's declared `BLOCKING_KEY`, or else by its `related_name`: the names are
+    part of the API (`blocking` in a 409).
+    """
+    relations = {}
+    for relation in model._meta.related_objects:
+        if relation.on_delete is not models.PROTECT:
+            continue
+        name = getattr(relation.related_model, "BLOCKING_KEY", None) or relation.related_name
+        relations[name] = (relation.related_model, relation.field.attname)
+    return relations
+
+
 def blocking_relations(session: Session) -> dict[str, int]:
     """Count every row that PROTECTs the session, in one query."""
-    from bookings.models import Booking
-    from engagement.models import Attendance, Feedback, ProjectSession
-
-    return count_referencing_rows(
-        session,
-        {
-            "bookings": (Booking, "session_id"),
-            "attendance": (Attendance, "session_id"),
-            "feedback": (Feedback, "session_id"),
-            "projects": (ProjectSession, "session_id"),
-        },
-    )
+    return count_referencing_rows(session, protecting_relations(Session))
 
 
 def session_delete(*, session: Session, by: User) -> None:
@@ -185,15 +178,6 @@ def session_delete(*, session: Session, by: User) -> None:
         if any(blocking.values()):
             raise SessionProtected(blocking)
         session.delete()
-
-
-def lock_session(session_id: int) -> Session:
-    """Take the session's row lock: the first lock of every write on its seats.
-
-    Precondition: inside service_transaction(). Every writer locks the session
-    before any user row, so two writers never wait on each other in a cycle.
-    """
-    return Session.objects.select_for_update().get(pk=session_id)
 
 
 SEMESTER_FIELDS = (
@@ -242,18 +226,7 @@ def semester_update(*, semester: Semester, by: User, **changes: Any) -> Semester
 
 def semester_blocking_relations(semester: Semester) -> dict[str, int]:
     """Count the rows that PROTECT the semester, in one query."""
-    from engagement.models import Project
-
-    from .models import Group
-
-    return count_referencing_rows(
-        semester,
-        {
-            "sessions": (Session, "semester_id"),
-            "groups": (Group, "semester_id"),
-            "projects": (Project, "semester_id"),
-        },
-    )
+    return count_referencing_rows(semester, protecting_relations(Semester))
 
 
 def semester_delete(*, semester: Semester, by: User) -> None:
@@ -274,6 +247,6 @@ def semester_delete(*, semester: Semester, by: User) -> None:
         listed = ", ".join(f"{count} {name}" for name, count in blocking.items() if count)
         raise Conflict(
             f"The semester cannot be deleted: it is referenced by {listed}.",
-            code="protected",
+            code=PROTECTED,
             blocking=blocking,
         )

@@ -17,8 +17,8 @@ from bookings.idempotency import IDEMPOTENCY_PARAMETERS, IDEMPOTENCY_RESPONSES, 
 from bookings.models import Booking, CreditTransaction
 from bookings.selectors import credit_transactions_visible_to
 from bookings.services import book_session, cancel_booking, grant_credits
+from config.filters import IdFilter
 from config.spectacular import error_responses
-from scheduling.filters import IdFilter
 
 from .serializers import (
     BookingCancellationSerializer,

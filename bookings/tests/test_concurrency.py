@@ -15,14 +15,16 @@ from django.db import connection, transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from bookings import services
 from bookings.integrity import check_integrity
 from bookings.models import Booking, CreditTransaction
 from bookings.services import book_session, cancel_booking
 from config.atomic import service_transaction
 from config.errors import Busy, Conflict
+from scheduling.access import lock_session
 from scheduling.errors import SessionProtected
 from scheduling.models import Session
-from scheduling.services import lock_session, session_delete
+from scheduling.services import session_delete
 from scheduling.tests.factories import SessionFactory
 
 pytestmark = [
@@ -54,9 +56,28 @@ def balance_of(user) -> int:
     return user.credit_balance
 
 
-def capacity_race(race, funded_student, settings, *, delay: float, locks: bool):
-    settings.BOOKING_TEST_RACE_DELAY = delay
-    settings.BOOKING_TEST_DISABLE_LOCKS = not locks
+def widen_race_window(monkeypatch, delay: float) -> None:
+    """Sleep between counting a session's seats and writing the booking: the window
+    that the session lock closes, made wide enough for every thread to fall into it."""
+    count = services.confirmed_count
+
+    def slow_count(session: Session) -> int:
+        seats = count(session)
+        time.sleep(delay)
+        return seats
+
+    monkeypatch.setattr(services, "confirmed_count", slow_count)
+
+
+def without_session_locks(monkeypatch) -> None:
+    """The negative control: the session read without FOR UPDATE, to prove the lock matters."""
+    monkeypatch.setattr(services, "lock_session", lambda pk: Session.objects.get(pk=pk))
+
+
+def capacity_race(race, funded_student, monkeypatch, *, delay: float, locks: bool):
+    widen_race_window(monkeypatch, delay)
+    if not locks:
+        without_session_locks(monkeypatch)
     session = SessionFactory(capacity=SEATS)
     students = [funded_student(1) for _ in range(STUDENTS)]
     outcome = race([partial(book_session, student=s, session=session, by=s) for s in students])
@@ -69,8 +90,8 @@ def capacity_race(race, funded_student, settings, *, delay: float, locks: bool):
 
 
 @pytest.mark.parametrize("delay", [0.05, 0.0])
-def test_capacity_race_confirms_exactly_the_seats(race, funded_student, settings, delay):
-    session, outcome = capacity_race(race, funded_student, settings, delay=delay, locks=True)
+def test_capacity_race_confirms_exactly_the_seats(race, funded_student, monkeypatch, delay):
+    session, outcome = capacity_race(race, funded_student, monkeypatch, delay=delay, locks=True)
 
     assert outcome.errors == {}
     assert Counter(b.status for b in outcome.results.values()) == {
@@ -83,9 +104,9 @@ def test_capacity_race_confirms_exactly_the_seats(race, funded_student, settings
     assert check_integrity() == []
 
 
-def test_capacity_race_without_locks_overbooks(race, funded_student, settings):
+def test_capacity_race_without_locks_overbooks(race, funded_student, monkeypatch):
     """Negative control: the race window is real, so the lock is what prevents it."""
-    session, outcome = capacity_race(race, funded_student, settings, delay=0.05, locks=False)
+    session, outcome = capacity_race(race, funded_student, monkeypatch, delay=0.05, locks=False)
 
     assert outcome.errors == {}
     confirmed = Booking.objects.filter(session=session, status="confirmed").count()
@@ -93,8 +114,8 @@ def test_capacity_race_without_locks_overbooks(race, funded_student, settings):
     assert ("overbooked", (session.pk,)) in {(f.check, f.ids) for f in check_integrity()}
 
 
-def test_double_spend_across_sessions(race, funded_student, settings):
-    settings.BOOKING_TEST_RACE_DELAY = 0.05
+def test_double_spend_across_sessions(race, funded_student, monkeypatch):
+    widen_race_window(monkeypatch, 0.05)
     student = funded_student(3)
     sessions = SessionFactory.create_batch(10, credit_cost=1)
 
@@ -110,8 +131,8 @@ def test_double_spend_across_sessions(race, funded_student, settings):
     assert check_integrity() == []
 
 
-def test_a_double_submitted_booking_gives_one_booking(race, funded_student, settings):
-    settings.BOOKING_TEST_RACE_DELAY = 0.02
+def test_a_double_submitted_booking_gives_one_booking(race, funded_student, monkeypatch):
+    widen_race_window(monkeypatch, 0.02)
     student = funded_student(5)
     session = SessionFactory(credit_cost=2)
 
@@ -123,8 +144,8 @@ def test_a_double_submitted_booking_gives_one_booking(race, funded_student, sett
     assert check_integrity() == []
 
 
-def test_cancellations_promotions_and_bookings_interleave(race, funded_student, settings):
-    settings.BOOKING_TEST_RACE_DELAY = 0.01
+def test_cancellations_promotions_and_bookings_interleave(race, funded_student, monkeypatch):
+    widen_race_window(monkeypatch, 0.01)
     capacity = 10
     session = SessionFactory(capacity=capacity, credit_cost=2)
     holders = []
@@ -278,8 +299,8 @@ def token_poster(students, session):
     return [partial(post, student) for student in students]
 
 
-def test_api_capacity_race_never_answers_5xx(race, funded_student, settings):
-    settings.BOOKING_TEST_RACE_DELAY = 0.02
+def test_api_capacity_race_never_answers_5xx(race, funded_student, monkeypatch):
+    widen_race_window(monkeypatch, 0.02)
     session = SessionFactory(capacity=SEATS)
     students = [funded_student(1) for _ in range(API_STUDENTS)]
 

@@ -19,11 +19,11 @@ from bookings.services import (
     cancel_session,
     grant_credits,
     promote_waitlist,
+    session_update,
 )
 from bookings.tests.factories import BookingFactory, CreditGrantFactory
 from config.errors import Conflict, PermissionDenied
 from scheduling.models import Session
-from scheduling.services import session_update
 from scheduling.tests.factories import (
     GroupFactory,
     PastSessionFactory,

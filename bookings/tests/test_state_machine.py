@@ -31,10 +31,10 @@ from bookings.services import (
     cancel_session,
     grant_credits,
     refund_deadline,
+    session_update,
 )
 from config.errors import Conflict
 from scheduling.models import Session
-from scheduling.services import session_update
 from scheduling.tests.factories import SemesterFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db

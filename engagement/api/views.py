@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.filters import IdFilter
 from config.spectacular import error_responses
 from engagement.models import Attendance, Feedback, Project
 from engagement.selectors import attendance_visible_to, feedback_visible_to
@@ -22,7 +23,6 @@ from engagement.services import (
     project_delete,
     project_update,
 )
-from scheduling.filters import IdFilter
 from scheduling.models import Session
 
 from .serializers import (

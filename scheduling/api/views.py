@@ -15,20 +15,19 @@ from rest_framework.views import APIView
 
 from bookings.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from bookings.models import Booking
-from bookings.services import cancel_session
+from bookings.services import cancel_session, session_update
 from config.errors import PermissionDenied
 from config.spectacular import PROTECTED_409, error_responses
+from scheduling.access import can_view_roster
 from scheduling.filters import GroupFilter, SessionFilter, SessionFilterBackend
 from scheduling.models import Group, Semester, Session, Specialization
 from scheduling.querysets import SESSION_STATISTICS, SessionQuerySet
 from scheduling.services import (
-    can_view_roster,
     semester_create,
     semester_delete,
     semester_update,
     session_create,
     session_delete,
-    session_update,
 )
 
 from .serializers import (

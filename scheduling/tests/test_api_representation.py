@@ -7,7 +7,7 @@ from rest_framework.test import APIRequestFactory
 from accounts.tests.factories import InstructorFactory, StudentFactory
 from bookings.tests.factories import BookingFactory
 from engagement.tests.factories import FeedbackFactory
-from scheduling.api.serializers import SessionSerializer
+from scheduling.api.serializers import SESSION_REPRESENTATION, SessionSerializer
 from scheduling.models import Session
 from scheduling.tests.factories import PastSessionFactory, SessionFactory, SpecializationFactory
 
@@ -44,3 +44,10 @@ def test_direct_rendering_equals_the_declared_fields_for_every_kind_of_session(z
                 names.add(serializer.to_representation(row)["instructor_name"])
     assert any(name.startswith("instructor") for name in names)  # the username fallback
     assert set(SessionSerializer.Meta.fields) == set(serializer.to_representation(row))
+
+
+def test_every_session_field_is_in_the_representation_table():
+    # A new Session field goes into SESSION_REPRESENTATION: the API shows every field (§4).
+    listed = [name for name, _ in SESSION_REPRESENTATION]
+    assert {field.name for field in Session._meta.concrete_fields} <= set(listed)
+    assert len(listed) == len(set(listed))

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from engagement.models import Attendance
-
-from .models import Group, InstructorQualification, Semester, Session, Specialization
+from scheduling.access import semesters_managed_by
+from scheduling.models import Group, InstructorQualification, Session, Specialization
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -50,14 +50,6 @@ class GroupSelect(forms.Select):
         if instance is not None:
             option["attrs"]["data-semester"] = str(instance.semester_id)
         return option
-
-
-def manageable_semesters(user: User) -> Any:
-    """Semesters whose sessions the user may create: all for staff, else the ones they master."""
-    semesters = Semester.objects.all()
-    if user.is_staff:
-        return semesters
-    return semesters.filter(master_instructor=user)
 
 
 class SessionForm(forms.ModelForm):
@@ -134,7 +126,7 @@ class SessionForm(forms.ModelForm):
             self.fields["group"].queryset = Group.objects.filter(semester=semester)
             self._describe_location(semester.location)
         else:
-            semesters = manageable_semesters(user)
+            semesters = semesters_managed_by(user)
             self.fields["semester"].queryset = semesters
             self.fields["semester"].label_from_instance = lambda semester: (
                 f"{semester.code} · {semester.name}"
@@ -204,7 +196,7 @@ class AttendanceForm(forms.Form):
         self.students = students
         for student in students:
             self.fields[self.field_name(student)] = forms.ChoiceField(
-                label=student.get_full_name() or student.username,
+                label=student.display_name,
                 choices=choices,
                 required=False,
                 initial=current.get(student.pk, ""),

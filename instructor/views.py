@@ -23,17 +23,22 @@ from django.views.generic.detail import SingleObjectMixin
 
 from bookings.models import Booking
 from bookings.services import cancel_session
+from bookings.services import session_update as update_session
 from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 from engagement.models import Attendance, Feedback
-from engagement.services import attendance_record, can_mark_attendance
+from engagement.services import attendance_record
+from scheduling.access import can_manage_semester, can_mark_attendance
+from scheduling.errors import NOT_QUALIFIED, SessionProtected
+from scheduling.filters import SessionFilter
+from scheduling.models import Semester, Session
+from scheduling.services import (
+    blocking_relations,
+    session_create,
+    session_delete,
+)
 
-from .errors import SessionProtected
-from .filters import SessionFilter
 from .forms import AttendanceForm, SessionForm
-from .models import Semester, Session
-from .services import blocking_relations, can_manage_semester, session_create, session_delete
-from .services import session_update as update_session
 
 BLOCKING_LABELS = {
     "bookings": "bookings (of any status)",
@@ -78,7 +83,7 @@ class SessionAccessMixin(InstructorAreaMixin, SingleObjectMixin):
 class SessionListView(InstructorAreaMixin, ListView):
     """My sessions: a constant number of queries, statistics for the page's rows only."""
 
-    template_name = "scheduling/session_list.html"
+    template_name = "instructor/session_list.html"
     context_object_name = "sessions"
     paginate_by = 25
     paginator_class = PageIdsFirstPaginator
@@ -124,9 +129,7 @@ class SessionListView(InstructorAreaMixin, ListView):
             filter_form=form,
             filter_query=query.urlencode(),
             can_create=self.request.user.is_staff
-            or any(
-                semester.master_instructor_id == self.request.user.pk for semester in self.semesters
-            ),
+            or any(can_manage_semester(self.request.user, semester) for semester in self.semesters),
         )
         return context
 
@@ -135,7 +138,7 @@ class SessionFormMixin:
     """Save through the services and put what they refuse on the form."""
 
     form_class = SessionForm
-    template_name = "scheduling/session_form.html"
+    template_name = "instructor/session_form.html"
 
     request: HttpRequest
 
@@ -149,7 +152,7 @@ class SessionFormMixin:
             form.add_service_error(error)
             return self.form_invalid(form)
         except DomainError as error:
-            field = "target_specialization" if error.code == "not_qualified" else None
+            field = "target_specialization" if error.code == NOT_QUALIFIED else None
             form.add_error(field, error.message)
             return self.form_invalid(form)
         return redirect("instructor:session-detail", pk=session.pk)
@@ -206,7 +209,7 @@ class SessionUpdateView(SessionAccessMixin, SessionFormMixin, FormView):
 class SessionDetailView(SessionAccessMixin, DetailView):
     """Information, roster, waitlist, attendance and feedback in a fixed number of queries."""
 
-    template_name = "scheduling/session_detail.html"
+    template_name = "instructor/session_detail.html"
 
     def get_queryset(self) -> QuerySet[Session]:
         return super().get_queryset().with_stats()
@@ -274,7 +277,7 @@ class AttendanceView(SessionAccessMixin, View):
                 text = (
                     error.message if isinstance(error, DomainError) else "; ".join(error.messages)
                 )
-                messages.error(request, f"{student.get_full_name() or student}: {text}")
+                messages.error(request, f"{student.display_name}: {text}")
             else:
                 saved += 1
         if saved:
@@ -289,7 +292,7 @@ class SessionDeleteView(SessionAccessMixin, View):
     """Confirm, then delete; a protected session lists what blocks it and offers cancelling."""
 
     manage = True
-    template_name = "scheduling/session_confirm_delete.html"
+    template_name = "instructor/session_confirm_delete.html"
 
     def confirmation(self, blocking: dict[str, int]) -> HttpResponse:
         rows = [(BLOCKING_LABELS[name], count) for name, count in blocking.items() if count]
