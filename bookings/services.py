@@ -220,7 +220,10 @@ def _check_open_for_booking(session: Session, now: timezone.datetime) -> None:
 
 
 def book_session(*, student: User, session: Session, by: User) -> Booking:
-    """Book a seat: confirmed and charged while one is free, waitlisted when full."""
+    """Book a seat: confirmed and charged while one is free, waitlisted when full.
+
+    The booking comes back with its session, its student and `waitlist_position` set.
+    """
     if not (by.is_staff or by.pk == student.pk):
         raise PermissionDenied("You may only book for yourself.")
     if not student.is_student:
@@ -260,6 +263,16 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
             booking = Booking.objects.create(
                 student=student, session=session, status=Booking.Status.WAITLISTED
             )
+        # The booking carries all its representation shows (session, student, place),
+        # read before the commit: nothing needs the database once the seat is taken.
+        booking.waitlist_position = (
+            Booking.objects.filter(pk=booking.pk)
+            .with_waitlist_position()
+            .values_list("waitlist_position", flat=True)
+            .get()
+            if booking.status == Booking.Status.WAITLISTED
+            else None
+        )
     return booking
 
 
@@ -348,9 +361,16 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         if booking.session_id not in sessions:
             raise Conflict("The session no longer exists.", code="session_deleted")
         session = sessions[booking.session_id]
-        booking = Booking.objects.select_for_update().get(pk=booking.pk)
+        booking = (
+            Booking.objects.select_related("student")
+            .select_for_update(of=("self",))
+            .get(pk=booking.pk)
+        )
         if booking.status == Booking.Status.CANCELLED:
             raise Conflict("The booking is already cancelled.", code="already_cancelled")
+        # All its representation shows, held before the commit (a cancelled booking
+        # has no waitlist place).
+        booking.session, booking.waitlist_position = session, None
         now = timezone.now()
         if session.has_started(now):
             raise Conflict("The session has already started.", code="session_started")
