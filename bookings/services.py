@@ -13,19 +13,20 @@ promoted in the same transaction. So a waitlisted student who can pay never
 waits while a seat is free (`bookings.integrity` checks exactly that).
 """
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import User
 from config.atomic import service_transaction
-from config.errors import Conflict, PermissionDenied
+from config.errors import Busy, Conflict, PermissionDenied
 from scheduling.access import can_manage_semester, lock_session
 from scheduling.errors import SESSION_CANCELLED, SESSION_DELETED, SESSION_STARTED
 from scheduling.models import Session
@@ -39,6 +40,8 @@ from .errors import (
     NOT_ELIGIBLE,
 )
 from .models import Booking, CreditTransaction
+
+_T = TypeVar("_T")
 
 MAX_GRANT = 100_000
 NOTE_MAX_LENGTH = CreditTransaction._meta.get_field("note").max_length
@@ -148,6 +151,55 @@ def _promotable_sessions_of(student_ids: Iterable[int], now: datetime) -> set[in
     )
 
 
+class _PromotableSetGrew(Exception):
+    """Under the locks, a student turned out to wait on a session that was not locked."""
+
+
+# A student joins one more waitlist between two reads at most now and then; a third
+# growth in a row means a client is racing its own cancellations: busy, retry.
+PROMOTION_ATTEMPTS = 3
+
+
+def _promotable_sessions_locked(
+    student_ids: Iterable[int], sessions: dict[int, Session]
+) -> set[int]:
+    """The promotable sessions of `student_ids`, read under the locks.
+
+    Precondition: the students' user rows are locked. From then on no other writer
+    can leave them waitlisted beside a seat they can pay for without waiting for
+    this transaction (promoting them needs their row), so this read is complete.
+    The sessions were locked from an earlier read (the lock order puts sessions
+    before users); if the student has joined a waitlist since, the transaction is
+    rolled back and run again (`_retry_if_promotable_set_grew`), so that the new
+    session is locked in order too.
+    """
+    ids = set(student_ids)
+    if not ids:
+        return set()
+    promotable = _promotable_sessions_of(ids, timezone.now())
+    if not promotable <= set(sessions):
+        raise _PromotableSetGrew
+    return promotable
+
+
+def _retry_if_promotable_set_grew(service: Callable[..., "_T"]) -> Callable[..., "_T"]:
+    """Run the service again, from its first read, when `_PromotableSetGrew` rolled it back."""
+
+    @functools.wraps(service)
+    def run(**kwargs: object) -> "_T":
+        for _ in range(PROMOTION_ATTEMPTS - 1):
+            try:
+                return service(**kwargs)
+            except _PromotableSetGrew:
+                continue
+        try:
+            return service(**kwargs)
+        except _PromotableSetGrew as error:
+            raise Busy("The student's waitlists keep changing; retry shortly.") from error
+
+    return run
+
+
 def is_eligible(student: User, session: Session) -> bool:
     return Session.objects.filter(pk=session.pk).eligible_for(student).exists()
 
@@ -160,7 +212,10 @@ def _check_open_for_booking(session: Session, now: timezone.datetime) -> None:
 
 
 def book_session(*, student: User, session: Session, by: User) -> Booking:
-    """Book a seat: confirmed and charged while one is free, waitlisted when full."""
+    """Book a seat: confirmed and charged while one is free, waitlisted when full.
+
+    The booking comes back with its session, its student and `waitlist_position` set.
+    """
     if not (by.is_staff or by.pk == student.pk):
         raise PermissionDenied("You may only book for yourself.")
     if not student.is_student:
@@ -199,6 +254,16 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
             booking = Booking.objects.create(
                 student=student, session=session, status=Booking.Status.WAITLISTED
             )
+        # The booking carries all its representation shows (session, student, place),
+        # read before the commit: nothing needs the database once the seat is taken.
+        booking.waitlist_position = (
+            Booking.objects.filter(pk=booking.pk)
+            .with_waitlist_position()
+            .values_list("waitlist_position", flat=True)
+            .get()
+            if booking.status == Booking.Status.WAITLISTED
+            else None
+        )
     return booking
 
 
@@ -209,11 +274,23 @@ def promote_waitlist(session: Session) -> list[Booking]:
     balance in this transaction, it has also locked the waitlisted students' rows
     (`_lock_users`, one ascending batch). Nobody is promoted once the session has
     started or when it is cancelled.
+
+    Capacity, cost, status and start are read from the locked row with the seat
+    count, not taken from `session`: a caller may hold an object read before the
+    lock (`session_update` does), and another edit may have committed since.
     """
-    if session.status == Session.Status.CANCELLED or session.has_started():
-        return []
-    free = session.capacity - confirmed_count(session)
+    if session.status == Session.Status.CANCELLED:
+        return []  # Final: no later edit can reopen it.
+    session = (
+        Session.objects.filter(pk=session.pk)
+        .annotate(confirmed=Count("bookings", filter=Q(bookings__status=Booking.Status.CONFIRMED)))
+        .only("pk", "status", "date_start", "capacity", "credit_cost")
+        .get()
+    )
     promoted: list[Booking] = []
+    if session.status == Session.Status.CANCELLED or session.has_started():
+        return promoted
+    free = session.capacity - session.confirmed
     if free <= 0:
         return promoted
     waitlist = list(Booking.objects.filter(session=session).waitlist_order())
@@ -269,22 +346,20 @@ def refund_deadline(session: Session) -> timezone.datetime:
 
 
 def _promote_after_refunds(
-    sessions: dict[int, Session], refunded_students: set[int], *, skip: int | None = None
+    sessions: dict[int, Session], promotable: set[int], *, skip: int | None = None
 ) -> list[Booking]:
-    """Credits reached `refunded_students`: promote the waitlists they sit on.
+    """Credits reached students waiting on the `promotable` sessions: promote those waitlists.
 
-    Precondition: every session of `_promotable_sessions_of(refunded_students)`
-    is in `sessions` (locked) and the users concerned are locked.
+    Precondition: `promotable` comes from `_promotable_sessions_locked`, so every one
+    of its sessions is in `sessions` (locked) and the users concerned are locked.
     """
     promoted: list[Booking] = []
-    if not refunded_students:
-        return promoted
-    for session_id in sorted(_promotable_sessions_of(refunded_students, timezone.now())):
-        if session_id != skip and session_id in sessions:
-            promoted += promote_waitlist(sessions[session_id])
+    for session_id in sorted(promotable - {skip}):
+        promoted += promote_waitlist(sessions[session_id])
     return promoted
 
 
+@_retry_if_promotable_set_grew
 def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
     """Cancel a live booking; refund in full up to BOOKING_CANCELLATION_HOURS before
     the start, nothing later; a freed seat goes to the waitlist.
@@ -301,9 +376,16 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         if booking.session_id not in sessions:
             raise Conflict("The session no longer exists.", code=SESSION_DELETED)
         session = sessions[booking.session_id]
-        booking = Booking.objects.select_for_update().get(pk=booking.pk)
+        booking = (
+            Booking.objects.select_related("student")
+            .select_for_update(of=("self",))
+            .get(pk=booking.pk)
+        )
         if booking.status == Booking.Status.CANCELLED:
             raise Conflict("The booking is already cancelled.", code=ALREADY_CANCELLED)
+        # All its representation shows, held before the commit (a cancelled booking
+        # has no waitlist place).
+        booking.session, booking.waitlist_position = session, None
         now = timezone.now()
         if session.has_started(now):
             raise Conflict("The session has already started.", code=SESSION_STARTED)
@@ -317,6 +399,8 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
             if refundable:
                 lock_ids |= _waitlisted_students(others)
             _lock_users(lock_ids)
+        refunded_students = [booking.student_id] if refundable else []
+        promotable = _promotable_sessions_locked(refunded_students, sessions)
         refunded = 0
         if refundable:
             refunded = _refund(booking, by=by, note="Cancelled in time: full refund")
@@ -325,7 +409,7 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         booking.save(update_fields=["status", "cancelled_at"])
         promoted = promote_waitlist(session) if was_confirmed else []
         if refunded:
-            promoted += _promote_after_refunds(sessions, {booking.student_id}, skip=session.pk)
+            promoted += _promote_after_refunds(sessions, promotable, skip=session.pk)
     return CancellationResult(booking=booking, credits_refunded=refunded, promoted=promoted)
 
 
@@ -336,6 +420,7 @@ class SessionCancellationResult:
     credits_refunded: int
 
 
+@_retry_if_promotable_set_grew
 def cancel_session(*, session: Session, by: User) -> SessionCancellationResult:
     """Cancel a session: every confirmed booking refunded in full, every open booking
     cancelled, all in one transaction. The refunds may promote the students on
@@ -365,9 +450,10 @@ def cancel_session(*, session: Session, by: User) -> SessionCancellationResult:
             for b in open_bookings
             if b.status == Booking.Status.CONFIRMED and b.credits_charged > 0
         }
-        # The payers were read before the lock; the waitlists of their other sessions
-        # are locked only if those sessions were locked above.
+        # The payers were read before the lock: their other sessions are checked again
+        # under the locks, and the whole transaction runs again if one was missed.
         _lock_users(refunded_students | _waitlisted_students(set(sessions) - {locked.pk}))
+        promotable = _promotable_sessions_locked(refunded_students, sessions)
         refunded = 0
         for booking in open_bookings:
             if booking.status == Booking.Status.CONFIRMED:
@@ -377,13 +463,14 @@ def cancel_session(*, session: Session, by: User) -> SessionCancellationResult:
             booking.save(update_fields=["status", "cancelled_at"])
         locked.status = Session.Status.CANCELLED
         locked.save(update_fields=["status", "updated_at"])
-        _promote_after_refunds(sessions, refunded_students, skip=locked.pk)
+        _promote_after_refunds(sessions, promotable, skip=locked.pk)
     session.status = locked.status
     return SessionCancellationResult(
         session=session, bookings_cancelled=len(open_bookings), credits_refunded=refunded
     )
 
 
+@_retry_if_promotable_set_grew
 def grant_credits(*, student: User, amount: int, note: str = "", by: User) -> CreditTransaction:
     """Add credits to a student's balance with a ledger row (staff only).
 
@@ -404,9 +491,10 @@ def grant_credits(*, student: User, amount: int, note: str = "", by: User) -> Cr
     with service_transaction():
         sessions = _lock_sessions(_promotable_sessions_of([student.pk], timezone.now()))
         _lock_users({student.pk} | _waitlisted_students(sessions))
+        promotable = _promotable_sessions_locked([student.pk], sessions)
         _credit(student.pk, amount)
         entry = CreditTransaction.objects.create(
             user=student, amount=amount, kind=CreditTransaction.Kind.GRANT, note=note, created_by=by
         )
-        _promote_after_refunds(sessions, {student.pk})
+        _promote_after_refunds(sessions, promotable)
     return entry

@@ -1,15 +1,18 @@
 """Turns domain errors and Django validation errors into DRF responses, in one place.
 
 Also the JSON answers for what never reaches a DRF view under /api/: an unmatched
-path (404) and a request Django itself refuses (400), so that an API client never
-has to parse an HTML error page.
+path (404), a request Django itself refuses (400) and any failure the code did not
+handle (500, or 503 when the database connection is lost), so that an API client
+never has to parse an HTML error page.
 """
 
+import sys
 from collections import Counter
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -88,3 +91,54 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return JsonResponse({"detail": "Bad request."}, status=400)
     return defaults.bad_request(request, exception)
+
+
+# A restarted or failed-over PostgreSQL is usually back within seconds.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+UNAVAILABLE_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>Service unavailable</title>"
+    "<h1>Service unavailable</h1><p>The service lost its database for a moment. "
+    "Please try again in a few seconds.</p></html>"
+)
+
+
+def is_database_unavailable(error: BaseException | None) -> bool:
+    """A lost or refused database connection (a restart, a terminated backend, a
+    failover), anywhere in the chain of causes. Lock timeouts and deadlocks never get
+    here: service_transaction() turns them into `Busy` first."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OperationalError | InterfaceError):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """`handler500`: what Django answers for any exception nothing else handled.
+
+    Django has already logged it with its traceback (logger `django.request`) and sent
+    `got_request_exception`; this only chooses the answer. A lost database is a 503
+    with Retry-After, JSON under /api/ and a small page elsewhere; any other failure
+    is a JSON 500 under /api/ and Django's page elsewhere.
+    """
+    error = sys.exc_info()[1]
+    if is_database_unavailable(error):
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        if _is_api(request):
+            return JsonResponse(
+                {
+                    "detail": "The database is unavailable; retry shortly.",
+                    "code": "database_unavailable",
+                },
+                status=503,
+                headers=headers,
+            )
+        return HttpResponse(UNAVAILABLE_PAGE, status=503, headers=headers)
+    if _is_api(request):
+        return JsonResponse(
+            {"detail": "A server error occurred.", "code": "server_error"}, status=500
+        )
+    return defaults.server_error(request)

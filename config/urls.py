@@ -8,6 +8,7 @@ from .metrics import metrics
 # JSON, not HTML, for API paths (config/exceptions.py).
 handler400 = "config.exceptions.bad_request"
 handler404 = "config.exceptions.page_not_found"
+handler500 = "config.exceptions.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -652,9 +652,9 @@ def test_cancelling_with_a_promotion_costs_a_constant_number_of_queries(
     waitlist(funded_student, session, [1] * waiting_count)
 
     # promotable sessions of the student, lock the sessions, lock the booking, waitlisted
-    # students, lock the users, refund (credit, ledger row), save the booking; promotion:
-    # count confirmed, the waitlist, lock its users, debit, ledger row, save the booking;
-    # promotable sessions after the refund.
+    # students, lock the users, promotable sessions again under the locks, refund (credit,
+    # ledger row), save the booking; promotion: the locked row with its confirmed count,
+    # the waitlist, lock its users, debit, ledger row, save the booking.
     with django_assert_num_queries(TRANSACTION + 15):
         result = cancel_booking(booking=holder, by=holder.student)
     assert len(result.promoted) == 1
