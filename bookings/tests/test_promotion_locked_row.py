@@ -7,7 +7,7 @@ from bookings.integrity import check_integrity
 from bookings.models import Booking
 from bookings.services import book_session
 from scheduling.models import Session
-from scheduling.services import session_update
+from bookings.services import session_update
 from scheduling.tests.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db

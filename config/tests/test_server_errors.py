@@ -56,7 +56,7 @@ def test_a_lost_database_connection_is_a_json_503_on_the_api():
 def test_a_lost_database_connection_is_a_small_503_page_on_the_site(client):
     client.raise_request_exception = False
     client.force_login(InstructorFactory())
-    with mock.patch("scheduling.views.SessionListView.get_queryset", side_effect=LOST):
+    with mock.patch("instructor.views.SessionListView.get_queryset", side_effect=LOST):
         response = client.get("/sessions/")
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/html")
