@@ -10,6 +10,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from activity.admin import ActivityHistoryMixin
+
 from .models import User
 
 # Autocomplete widgets whose field only makes sense for one role: (app, model, field).
@@ -22,7 +24,7 @@ STUDENT_FIELDS = {("scheduling", "group", "members")}
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ActivityHistoryMixin, DjangoUserAdmin):
     list_display = (
         "username",
         "email",

@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 
 from accounts.admin import UserAdmin
 from accounts.models import User
+from activity.admin import ActivityHistoryMixin
 from config.admin_base import ReadOnlyAdmin
 from config.errors import DomainError
 
@@ -26,7 +27,7 @@ from .services import MAX_GRANT, cancel_booking, grant_credits
 
 
 @admin.register(Booking)
-class BookingAdmin(ReadOnlyAdmin):
+class BookingAdmin(ActivityHistoryMixin, ReadOnlyAdmin):
     # waitlist_position is a correlated subquery: the paginator computes it for the
     # page's ids only.
     list_display = (

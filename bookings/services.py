@@ -25,6 +25,9 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from activity import verbs
+from activity.models import Activity
+from activity.services import build, record, record_many
 from config.atomic import service_transaction
 from config.errors import Busy, Conflict, PermissionDenied
 from scheduling.access import can_manage_semester, lock_session
@@ -50,6 +53,15 @@ NOTE_MAX_LENGTH = CreditTransaction._meta.get_field("note").max_length
 def confirmed_count(session: Session) -> int:
     """Confirmed seats counted from the rows. Precondition: the session row is locked."""
     return Booking.objects.filter(session=session, status=Booking.Status.CONFIRMED).count()
+
+
+def seat_counts(session: Session) -> dict[str, int]:
+    """Confirmed and waitlisted bookings in one statement (the waitlist's length gives a
+    new entry's position). Precondition: the session row is locked."""
+    return Booking.objects.filter(session=session).aggregate(
+        confirmed=Count("pk", filter=Q(status=Booking.Status.CONFIRMED)),
+        waitlisted=Count("pk", filter=Q(status=Booking.Status.WAITLISTED)),
+    )
 
 
 def _debit(user_id: int, amount: int) -> bool:
@@ -118,16 +130,14 @@ def _lock_sessions(session_ids: Iterable[int]) -> dict[int, Session]:
     return {session.pk: session for session in rows}
 
 
-def _lock_users(user_ids: Iterable[int]) -> None:
-    """Lock user rows in ascending id before moving several balances in one transaction."""
+def _lock_users(user_ids: Iterable[int]) -> dict[int, int]:
+    """Lock user rows in ascending id before moving several balances in one transaction;
+    returns their balances as of now (read under the lock, so current until we move them)."""
     ids = set(user_ids)
-    if ids:
-        list(
-            User.objects.filter(pk__in=ids)
-            .order_by("pk")
-            .select_for_update(no_key=True)
-            .values_list("pk", flat=True)
-        )
+    if not ids:
+        return {}
+    rows = User.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True)
+    return dict(rows.values_list("pk", "credit_balance"))
 
 
 def _waitlisted_students(session_ids: Iterable[int]) -> set[int]:
@@ -228,7 +238,8 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
             raise Conflict("You are not eligible for this session.", code=NOT_ELIGIBLE)
         if Booking.objects.live().filter(session=session, student=student).exists():
             raise Conflict("You already hold a booking for this session.", code=ALREADY_BOOKED)
-        has_seat = confirmed_count(session) < session.capacity
+        counts = seat_counts(session)
+        has_seat = counts["confirmed"] < session.capacity
         if has_seat:
             # Debit first, so the booking row is written once, with what it cost.
             if not _debit(student.pk, session.credit_cost):
@@ -243,6 +254,14 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
                 credits_charged=session.credit_cost,
             )
             _record_charge(booking)
+            record(
+                actor=by,
+                verb=verbs.BOOKING_CONFIRMED,
+                target=booking,
+                session_id=session.pk,
+                student_id=student.pk,
+                credits_charged=booking.credits_charged,
+            )
         else:
             balance = User.objects.values_list("credit_balance", flat=True).get(pk=student.pk)
             if balance < session.credit_cost:
@@ -254,15 +273,19 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
             booking = Booking.objects.create(
                 student=student, session=session, status=Booking.Status.WAITLISTED
             )
+            # New entries join the end of waitlist_order() (created_at, id).
+            record(
+                actor=by,
+                verb=verbs.BOOKING_WAITLISTED,
+                target=booking,
+                session_id=session.pk,
+                student_id=student.pk,
+                waitlist_position=counts["waitlisted"] + 1,
+            )
         # The booking carries all its representation shows (session, student, place),
-        # read before the commit: nothing needs the database once the seat is taken.
+        # held before the commit: nothing needs the database once the seat is taken.
         booking.waitlist_position = (
-            Booking.objects.filter(pk=booking.pk)
-            .with_waitlist_position()
-            .values_list("waitlist_position", flat=True)
-            .get()
-            if booking.status == Booking.Status.WAITLISTED
-            else None
+            counts["waitlisted"] + 1 if booking.status == Booking.Status.WAITLISTED else None
         )
     return booking
 
@@ -296,18 +319,37 @@ def promote_waitlist(session: Session) -> list[Booking]:
     waitlist = list(Booking.objects.filter(session=session).waitlist_order())
     if not waitlist:
         return promoted
-    # A no-op when the caller already holds them (it must, if it moved another balance first).
-    _lock_users(booking.student_id for booking in waitlist)
+    # A no-op lock when the caller already holds them (it must, if it moved another
+    # balance first); the balances are read either way, for each promotion's activity.
+    balances = _lock_users(booking.student_id for booking in waitlist)
     for booking in waitlist:
         if not _charge(booking, session.credit_cost):
             continue
         booking.status = Booking.Status.CONFIRMED
         booking.save(update_fields=["status", "credits_charged"])
+        booking.balance_after = balances.get(booking.student_id, 0) - booking.credits_charged
         promoted.append(booking)
         free -= 1
         if free == 0:
             break
     return promoted
+
+
+def promotion_activities(promoted: list[Booking]) -> list[Activity]:
+    """The `booking.promoted` activities of `promote_waitlist`'s result, for the caller's
+    `record_many` (one INSERT with its own activities). The system acts: nobody chose them."""
+    return [
+        build(
+            actor=None,
+            verb=verbs.BOOKING_PROMOTED,
+            target=booking,
+            session_id=booking.session_id,
+            student_id=booking.student_id,
+            credits_charged=booking.credits_charged,
+            balance_after=booking.balance_after,
+        )
+        for booking in promoted
+    ]
 
 
 def session_update(*, session: Session, by: User, **changes: Any) -> Session:
@@ -321,7 +363,7 @@ def session_update(*, session: Session, by: User, **changes: Any) -> Session:
     session_update_prepare(session=session, by=by, changes=changes)
     with service_transaction():
         locked = lock_session(session.pk)
-        session_update_apply(session=session, locked=locked, by=by, changes=changes)
+        entries = session_update_apply(session=session, locked=locked, by=by, changes=changes)
         confirmed = confirmed_count(locked)
         if session.capacity < confirmed:
             raise Conflict(
@@ -329,9 +371,18 @@ def session_update(*, session: Session, by: User, **changes: Any) -> Session:
                 code=CAPACITY_BELOW_CONFIRMED,
             )
         # A lower cost can let waiting students pay for seats that were already free.
+        promoted = []
         if session.capacity > locked.capacity or session.credit_cost < locked.credit_cost:
-            promote_waitlist(session)
+            promoted = promote_waitlist(session)
+        # One INSERT for the edit and the promotions it caused.
+        record_many(entries + promotion_activities(promoted))
     return session
+
+
+def _cancelled_by(by: User, booking: Booking) -> str:
+    if by.pk == booking.student_id:
+        return "student"
+    return "staff" if by.is_staff else "instructor"
 
 
 @dataclass(frozen=True)
@@ -389,7 +440,8 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         now = timezone.now()
         if session.has_started(now):
             raise Conflict("The session has already started.", code=SESSION_STARTED)
-        was_confirmed = booking.status == Booking.Status.CONFIRMED
+        was = booking.status
+        was_confirmed = was == Booking.Status.CONFIRMED
         refundable = (
             was_confirmed and booking.credits_charged > 0 and now <= refund_deadline(session)
         )
@@ -410,6 +462,17 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         promoted = promote_waitlist(session) if was_confirmed else []
         if refunded:
             promoted += _promote_after_refunds(sessions, promotable, skip=session.pk)
+        cancelled = build(
+            actor=by,
+            verb=verbs.BOOKING_CANCELLED,
+            target=booking,
+            session_id=session.pk,
+            student_id=booking.student_id,
+            credits_refunded=refunded,
+            cancelled_by=_cancelled_by(by, booking),
+            was=was,
+        )
+        record_many([cancelled, *promotion_activities(promoted)])
     return CancellationResult(booking=booking, credits_refunded=refunded, promoted=promoted)
 
 
@@ -455,15 +518,41 @@ def cancel_session(*, session: Session, by: User) -> SessionCancellationResult:
         _lock_users(refunded_students | _waitlisted_students(set(sessions) - {locked.pk}))
         promotable = _promotable_sessions_locked(refunded_students, sessions)
         refunded = 0
+        entries = []
         for booking in open_bookings:
-            if booking.status == Booking.Status.CONFIRMED:
-                refunded += _refund(booking, by=by, note="Session cancelled: full refund")
+            was = booking.status
+            amount = 0
+            if was == Booking.Status.CONFIRMED:
+                amount = _refund(booking, by=by, note="Session cancelled: full refund")
+                refunded += amount
             booking.status = Booking.Status.CANCELLED
             booking.cancelled_at = now
             booking.save(update_fields=["status", "cancelled_at"])
+            entries.append(
+                build(
+                    actor=by,
+                    verb=verbs.BOOKING_CANCELLED,
+                    target=booking,
+                    session_id=locked.pk,
+                    student_id=booking.student_id,
+                    credits_refunded=amount,
+                    cancelled_by="session_cancelled",
+                    was=was,
+                )
+            )
         locked.status = Session.Status.CANCELLED
         locked.save(update_fields=["status", "updated_at"])
-        _promote_after_refunds(sessions, promotable, skip=locked.pk)
+        promoted = _promote_after_refunds(sessions, promotable, skip=locked.pk)
+        summary = build(
+            actor=by,
+            verb=verbs.SESSION_CANCELLED,
+            target=locked,
+            session_id=locked.pk,
+            bookings_cancelled=len(open_bookings),
+            credits_refunded=refunded,
+        )
+        # 1 + N activities, and the promotions the refunds caused elsewhere: one INSERT.
+        record_many([summary, *entries, *promotion_activities(promoted)])
     session.status = locked.status
     return SessionCancellationResult(
         session=session, bookings_cancelled=len(open_bookings), credits_refunded=refunded
@@ -496,5 +585,14 @@ def grant_credits(*, student: User, amount: int, note: str = "", by: User) -> Cr
         entry = CreditTransaction.objects.create(
             user=student, amount=amount, kind=CreditTransaction.Kind.GRANT, note=note, created_by=by
         )
-        _promote_after_refunds(sessions, promotable)
+        promoted = _promote_after_refunds(sessions, promotable)
+        granted = build(
+            actor=by,
+            verb=verbs.CREDITS_GRANTED,
+            target=entry,
+            student_id=student.pk,
+            amount=amount,
+            note=note,
+        )
+        record_many([granted, *promotion_activities(promoted)])
     return entry

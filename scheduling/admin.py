@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 
+from activity.admin import ActivityHistoryMixin
 from bookings.errors import CAPACITY_BELOW_CONFIRMED
 from bookings.models import Booking
 from bookings.services import cancel_session, session_update
@@ -198,7 +199,7 @@ class SessionBookingInline(admin.TabularInline):
 
 
 @admin.register(Session)
-class SessionAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
+class SessionAdmin(ActivityHistoryMixin, ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
     # The statistics are computed for the page's ids only; the count carries none.
     paginator = PageIdsFirstPaginator
     list_display = (

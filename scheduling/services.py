@@ -8,6 +8,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from activity import verbs
+from activity.changes import column_values, diff, loaded_values
+from activity.models import Activity
+from activity.services import build, record
 from config.atomic import service_transaction
 from config.errors import PROTECTED, Conflict, PermissionDenied
 
@@ -73,6 +77,14 @@ def session_create(*, by: User, semester: Semester, **fields: Any) -> Session:
     check_qualification(session)
     with service_transaction():
         session.save()
+        record(
+            actor=by,
+            verb=verbs.SESSION_CREATED,
+            target=session,
+            session_id=session.pk,
+            title=session.title,
+            date_start=session.date_start,
+        )
     return session
 
 
@@ -98,10 +110,13 @@ def session_update_prepare(*, session: Session, by: User, changes: dict[str, Any
 
 def session_update_apply(
     *, session: Session, locked: Session, by: User, changes: dict[str, Any]
-) -> Session:
+) -> list[Activity]:
     """Save what `session_update_prepare` applied. `locked` is the row as it stands.
 
-    Precondition: inside service_transaction(), `locked` from `lock_session`.
+    Returns the `session.updated` activity (none when nothing changed), unsaved:
+    `bookings.services.session_update` records it with the promotions the edit
+    causes, in one INSERT. Precondition: inside service_transaction(), `locked`
+    from `lock_session`.
     """
     if locked.status == Session.Status.CANCELLED:
         raise Conflict("A cancelled session cannot be edited.", code=SESSION_CANCELLED)
@@ -111,7 +126,20 @@ def session_update_apply(
     if "session_type" in changes:
         touched |= {"location", "meeting_link"}
     session.save(update_fields=sorted(touched))
-    return session
+    # Old values from the row just locked: the caller's instance already holds the new ones.
+    fields = sorted(touched - {"updated_at"})
+    changed = diff(column_values(locked, fields), column_values(session, fields))
+    if not changed:
+        return []
+    return [
+        build(
+            actor=by,
+            verb=verbs.SESSION_UPDATED,
+            target=session,
+            session_id=session.pk,
+            changes=changed,
+        )
+    ]
 
 
 def count_referencing_rows(instance: Any, relations: dict[str, tuple[Any, str]]) -> dict[str, int]:
@@ -177,6 +205,14 @@ def session_delete(*, session: Session, by: User) -> None:
         blocking = blocking_relations(session)
         if any(blocking.values()):
             raise SessionProtected(blocking)
+        record(
+            actor=by,
+            verb=verbs.SESSION_DELETED,
+            target=session,
+            session_id=session.pk,
+            title=session.title,
+            date_start=session.date_start,
+        )
         session.delete()
 
 
@@ -206,6 +242,7 @@ def semester_create(*, by: User, **fields: Any) -> Semester:
     semester.full_clean(exclude=["master_instructor"])
     with service_transaction():
         semester.save()
+        record(actor=by, verb=verbs.SEMESTER_CREATED, target=semester, code=semester.code)
     return semester
 
 
@@ -216,11 +253,16 @@ def semester_update(*, semester: Semester, by: User, **changes: Any) -> Semester
     unknown = set(changes) - set(SEMESTER_FIELDS)
     if unknown:
         raise TypeError(f"Unknown semester fields: {sorted(unknown)}")
+    # As read from the database: an admin form has already set the new values on the instance.
+    old = loaded_values(semester, changes)
     for name, value in changes.items():
         setattr(semester, name, value)
     semester.full_clean(exclude=["master_instructor"])
+    changed = diff(old, column_values(semester, changes))
     with service_transaction():
         semester.save()
+        if changed:
+            record(actor=by, verb=verbs.SEMESTER_UPDATED, target=semester, changes=changed)
     return semester
 
 
@@ -240,6 +282,7 @@ def semester_delete(*, semester: Semester, by: User) -> None:
         blocking = semester_blocking_relations(semester)
         try:
             if not any(blocking.values()):
+                record(actor=by, verb=verbs.SEMESTER_DELETED, target=semester, code=semester.code)
                 semester.delete()
                 return
         except ProtectedError:

@@ -59,14 +59,17 @@ def balance_of(user) -> int:
 def widen_race_window(monkeypatch, delay: float) -> None:
     """Sleep between counting a session's seats and writing the booking: the window
     that the session lock closes, made wide enough for every thread to fall into it."""
-    count = services.confirmed_count
+    for name in ("confirmed_count", "seat_counts"):
+        monkeypatch.setattr(services, name, _slowed(getattr(services, name), delay))
 
-    def slow_count(session: Session) -> int:
+
+def _slowed(count, delay: float):
+    def slow_count(session: Session):
         seats = count(session)
         time.sleep(delay)
         return seats
 
-    monkeypatch.setattr(services, "confirmed_count", slow_count)
+    return slow_count
 
 
 def without_session_locks(monkeypatch) -> None:

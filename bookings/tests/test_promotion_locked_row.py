@@ -5,9 +5,8 @@ import pytest
 
 from bookings.integrity import check_integrity
 from bookings.models import Booking
-from bookings.services import book_session
+from bookings.services import book_session, session_update
 from scheduling.models import Session
-from bookings.services import session_update
 from scheduling.tests.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db

@@ -637,9 +637,9 @@ def test_booking_costs_a_constant_number_of_queries(
         book_session(student=student, session=session, by=student)
     student = funded_student(1)
 
-    # lock the session, eligibility, already booked, count confirmed, conditional debit,
-    # insert the booking (with its cost), ledger row.
-    with django_assert_num_queries(TRANSACTION + 7):
+    # lock the session, eligibility, already booked, count confirmed and waitlisted,
+    # conditional debit, insert the booking (with its cost), ledger row, the activity.
+    with django_assert_num_queries(TRANSACTION + 8):
         book_session(student=student, session=session, by=student)
 
 
@@ -652,9 +652,10 @@ def test_cancelling_with_a_promotion_costs_a_constant_number_of_queries(
     waitlist(funded_student, session, [1] * waiting_count)
 
     # promotable sessions of the student, lock the sessions, lock the booking, waitlisted
-    # students, lock the users, promotable sessions again under the locks, refund (credit,
-    # ledger row), save the booking; promotion: the locked row with its confirmed count,
-    # the waitlist, lock its users, debit, ledger row, save the booking.
-    with django_assert_num_queries(TRANSACTION + 15):
+    # students, lock the users (and read their balances), promotable sessions again under
+    # the locks, refund (credit, ledger row), save the booking; promotion: the locked row
+    # with its confirmed count, the waitlist, lock its users, debit, ledger row, save the
+    # booking; one INSERT of the booking.cancelled and booking.promoted activities.
+    with django_assert_num_queries(TRANSACTION + 16):
         result = cancel_booking(booking=holder, by=holder.student)
     assert len(result.promoted) == 1
