@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "config.metrics.MetricsConfig",
     "accounts",
+    "activity",
     "scheduling",
     "bookings",
     "engagement",
