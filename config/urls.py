@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from notifications.views import PasswordResetRequestView
+
 from .health import healthz, readyz
 from .metrics import metrics
 
@@ -18,6 +20,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI's files come from drf-spectacular-sidecar: served locally, no CDN.
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Before Django's auth URLs: the reset email goes through the task queue.
+    path("accounts/password_reset/", PasswordResetRequestView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("account/notifications/", include("notifications.urls")),
     path("", include("scheduling.urls")),
 ]

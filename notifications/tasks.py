@@ -100,7 +100,9 @@ def send_reminder(*, booking_id: int, starts_at: str, attempt: int = 1) -> str:
 
 
 @task()
-def send_password_reset(*, user_id: int, request_id: str, requested_at: str, attempt: int = 1) -> str:
+def send_password_reset(
+    *, user_id: int, request_id: str, requested_at: str, attempt: int = 1
+) -> str:
     """The password-reset link, its token made when the email is sent (none sits in the queue)."""
     requested = parse_datetime(requested_at)
     assert requested is not None
