@@ -9,9 +9,14 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.core import mail
 from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
+
+from accounts.tests.factories import InstructorFactory, StaffFactory, StudentFactory
+from bookings.services import grant_credits
+from scheduling.tests.factories import SemesterFactory
 
 
 @pytest.fixture
@@ -105,3 +110,29 @@ def smtp_server(settings: Any) -> Iterator[Mailbox]:
         yield mailbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def staff():
+    return StaffFactory()
+
+
+@pytest.fixture
+def semester():
+    return SemesterFactory(master_instructor=InstructorFactory())
+
+
+@pytest.fixture
+def student(staff, run_tasks):
+    """`student(credits)`: a funded student; the grant's email is already delivered."""
+
+    def build(credits: int = 5, **fields):
+        user = StudentFactory(**fields)
+        if credits:
+            grant_credits(student=user, amount=credits, note="Welcome", by=staff)
+            user.refresh_from_db()
+        run_tasks()
+        mail.outbox.clear()
+        return user
+
+    return build

@@ -12,68 +12,19 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from accounts.tests.factories import InstructorFactory, StaffFactory, StudentFactory
+from accounts.tests.factories import StudentFactory
 from bookings.models import Booking
 from bookings.services import book_session, grant_credits
 from notifications.models import SentEmail
 from scheduling.models import Session
-from scheduling.tests.factories import SemesterFactory, SessionFactory
+from scheduling.tests.factories import SessionFactory
+
+from .inbox import book, emails_to, html, only
 
 pytestmark = pytest.mark.django_db
 
 LINK = "https://meet.example.test/room"
 TASK_TABLE = DBTaskResult._meta.db_table
-
-
-@pytest.fixture
-def staff():
-    return StaffFactory()
-
-
-@pytest.fixture
-def semester():
-    return SemesterFactory(master_instructor=InstructorFactory())
-
-
-@pytest.fixture
-def student(staff, run_tasks):
-    """`student(credits)`: a funded student; the grant's email is already delivered."""
-
-    def build(credits: int = 5, **fields):
-        user = StudentFactory(**fields)
-        if credits:
-            grant_credits(student=user, amount=credits, note="Welcome", by=staff)
-            user.refresh_from_db()
-        run_tasks()
-        mail.outbox.clear()
-        return user
-
-    return build
-
-
-def emails_to(user) -> list:
-    return [message for message in mail.outbox if message.to == [user.email]]
-
-
-def only(user):
-    """The one email `user` got; fails if anybody else got any."""
-    assert {tuple(message.to) for message in mail.outbox} == {(user.email,)}, [
-        (m.to, m.subject) for m in mail.outbox
-    ]
-    [message] = mail.outbox
-    return message
-
-
-def html(message) -> str:
-    [(content, mimetype)] = message.alternatives
-    assert mimetype == "text/html"
-    return content
-
-
-def book(token_client, user, session):
-    response = token_client(user).post("/api/v1/bookings/", {"session": session.pk}, format="json")
-    assert response.status_code == 201, response.json()
-    return Booking.objects.get(pk=response.json()["id"])
 
 
 def test_a_confirmed_booking_tells_the_student_when_and_where_in_the_academy_zone(
