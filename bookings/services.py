@@ -20,10 +20,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from activity import verbs
+from activity.models import Activity
+from activity.services import build, record, record_many
 from config.atomic import service_transaction
 from config.errors import Conflict, PermissionDenied
 from scheduling.models import Session
@@ -122,16 +125,16 @@ def _lock_sessions(session_ids: Iterable[int]) -> dict[int, Session]:
     return {session.pk: session for session in rows}
 
 
-def _lock_users(user_ids: Iterable[int]) -> None:
-    """Lock user rows in ascending id before moving several balances in one transaction."""
+def _lock_users(user_ids: Iterable[int]) -> dict[int, int]:
+    """Lock user rows in ascending id before moving several balances in one transaction;
+    returns their balances as of now (read under the lock, so current until we move them)."""
     ids = set(user_ids)
-    if ids and not _locks_disabled():
-        list(
-            User.objects.filter(pk__in=ids)
-            .order_by("pk")
-            .select_for_update(no_key=True)
-            .values_list("pk", flat=True)
-        )
+    if not ids:
+        return {}
+    rows = User.objects.filter(pk__in=ids).order_by("pk")
+    if not _locks_disabled():
+        rows = rows.select_for_update(no_key=True)
+    return dict(rows.values_list("pk", "credit_balance"))
 
 
 def _waitlisted_students(session_ids: Iterable[int]) -> set[int]:
@@ -180,7 +183,12 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
             raise Conflict("You are not eligible for this session.", code="not_eligible")
         if Booking.objects.live().filter(session=session, student=student).exists():
             raise Conflict("You already hold a booking for this session.", code="already_booked")
-        has_seat = confirmed_count(session) < session.capacity
+        # Both counts in one statement: the waitlist's length gives a new entry's position.
+        counts = Booking.objects.filter(session=session).aggregate(
+            confirmed=Count("pk", filter=Q(status=Booking.Status.CONFIRMED)),
+            waitlisted=Count("pk", filter=Q(status=Booking.Status.WAITLISTED)),
+        )
+        has_seat = counts["confirmed"] < session.capacity
         _race_window()
         if has_seat:
             # Debit first, so the booking row is written once, with what it cost.
@@ -196,6 +204,14 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
                 credits_charged=session.credit_cost,
             )
             _record_charge(booking)
+            record(
+                actor=by,
+                verb=verbs.BOOKING_CONFIRMED,
+                target=booking,
+                session_id=session.pk,
+                student_id=student.pk,
+                credits_charged=booking.credits_charged,
+            )
         else:
             balance = User.objects.values_list("credit_balance", flat=True).get(pk=student.pk)
             if balance < session.credit_cost:
@@ -206,6 +222,15 @@ def book_session(*, student: User, session: Session, by: User) -> Booking:
                 )
             booking = Booking.objects.create(
                 student=student, session=session, status=Booking.Status.WAITLISTED
+            )
+            # New entries join the end of waitlist_order() (created_at, id).
+            record(
+                actor=by,
+                verb=verbs.BOOKING_WAITLISTED,
+                target=booking,
+                session_id=session.pk,
+                student_id=student.pk,
+                waitlist_position=counts["waitlisted"] + 1,
             )
     return booking
 
@@ -227,18 +252,43 @@ def promote_waitlist(session: Session) -> list[Booking]:
     waitlist = list(Booking.objects.filter(session=session).waitlist_order())
     if not waitlist:
         return promoted
-    # A no-op when the caller already holds them (it must, if it moved another balance first).
-    _lock_users(booking.student_id for booking in waitlist)
+    # A no-op lock when the caller already holds them (it must, if it moved another
+    # balance first); the balances are read either way, for each promotion's activity.
+    balances = _lock_users(booking.student_id for booking in waitlist)
     for booking in waitlist:
         if not _charge(booking, session.credit_cost):
             continue
         booking.status = Booking.Status.CONFIRMED
         booking.save(update_fields=["status", "credits_charged"])
+        booking.balance_after = balances.get(booking.student_id, 0) - booking.credits_charged
         promoted.append(booking)
         free -= 1
         if free == 0:
             break
     return promoted
+
+
+def promotion_activities(promoted: list[Booking]) -> list[Activity]:
+    """The `booking.promoted` activities of `promote_waitlist`'s result, for the caller's
+    `record_many` (one INSERT with its own activities). The system acts: nobody chose them."""
+    return [
+        build(
+            actor=None,
+            verb=verbs.BOOKING_PROMOTED,
+            target=booking,
+            session_id=booking.session_id,
+            student_id=booking.student_id,
+            credits_charged=booking.credits_charged,
+            balance_after=booking.balance_after,
+        )
+        for booking in promoted
+    ]
+
+
+def _cancelled_by(by: User, booking: Booking) -> str:
+    if by.pk == booking.student_id:
+        return "student"
+    return "staff" if by.is_staff else "instructor"
 
 
 @dataclass(frozen=True)
@@ -291,7 +341,8 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         now = timezone.now()
         if session.has_started(now):
             raise Conflict("The session has already started.", code="session_started")
-        was_confirmed = booking.status == Booking.Status.CONFIRMED
+        was = booking.status
+        was_confirmed = was == Booking.Status.CONFIRMED
         refundable = (
             was_confirmed and booking.credits_charged > 0 and now <= refund_deadline(session)
         )
@@ -310,6 +361,17 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         promoted = promote_waitlist(session) if was_confirmed else []
         if refunded:
             promoted += _promote_after_refunds(sessions, {booking.student_id}, skip=session.pk)
+        cancelled = build(
+            actor=by,
+            verb=verbs.BOOKING_CANCELLED,
+            target=booking,
+            session_id=session.pk,
+            student_id=booking.student_id,
+            credits_refunded=refunded,
+            cancelled_by=_cancelled_by(by, booking),
+            was=was,
+        )
+        record_many([cancelled, *promotion_activities(promoted)])
     return CancellationResult(booking=booking, credits_refunded=refunded, promoted=promoted)
 
 
@@ -353,15 +415,41 @@ def cancel_session(*, session: Session, by: User) -> SessionCancellationResult:
         # are locked only if those sessions were locked above.
         _lock_users(refunded_students | _waitlisted_students(set(sessions) - {locked.pk}))
         refunded = 0
+        entries = []
         for booking in open_bookings:
-            if booking.status == Booking.Status.CONFIRMED:
-                refunded += _refund(booking, by=by, note="Session cancelled: full refund")
+            was = booking.status
+            amount = 0
+            if was == Booking.Status.CONFIRMED:
+                amount = _refund(booking, by=by, note="Session cancelled: full refund")
+                refunded += amount
             booking.status = Booking.Status.CANCELLED
             booking.cancelled_at = now
             booking.save(update_fields=["status", "cancelled_at"])
+            entries.append(
+                build(
+                    actor=by,
+                    verb=verbs.BOOKING_CANCELLED,
+                    target=booking,
+                    session_id=locked.pk,
+                    student_id=booking.student_id,
+                    credits_refunded=amount,
+                    cancelled_by="session_cancelled",
+                    was=was,
+                )
+            )
         locked.status = Session.Status.CANCELLED
         locked.save(update_fields=["status", "updated_at"])
-        _promote_after_refunds(sessions, refunded_students, skip=locked.pk)
+        promoted = _promote_after_refunds(sessions, refunded_students, skip=locked.pk)
+        summary = build(
+            actor=by,
+            verb=verbs.SESSION_CANCELLED,
+            target=locked,
+            session_id=locked.pk,
+            bookings_cancelled=len(open_bookings),
+            credits_refunded=refunded,
+        )
+        # 1 + N activities, and the promotions the refunds caused elsewhere: one INSERT.
+        record_many([summary, *entries, *promotion_activities(promoted)])
     session.status = locked.status
     return SessionCancellationResult(
         session=session, bookings_cancelled=len(open_bookings), credits_refunded=refunded
@@ -392,5 +480,14 @@ def grant_credits(*, student: User, amount: int, note: str = "", by: User) -> Cr
         entry = CreditTransaction.objects.create(
             user=student, amount=amount, kind=CreditTransaction.Kind.GRANT, note=note, created_by=by
         )
-        _promote_after_refunds(sessions, {student.pk})
+        promoted = _promote_after_refunds(sessions, {student.pk})
+        granted = build(
+            actor=by,
+            verb=verbs.CREDITS_GRANTED,
+            target=entry,
+            student_id=student.pk,
+            amount=amount,
+            note=note,
+        )
+        record_many([granted, *promotion_activities(promoted)])
     return entry

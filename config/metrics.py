@@ -3,9 +3,9 @@
 django-prometheus's middleware pair measures latency per view and response codes.
 This module adds what it cannot see without swapping the database ENGINE: the
 queries each request runs and how long each takes, and the outcome of every
-booking: confirmed or waitlisted (counted from the committed `Booking` row, so a
-booking rolled back by a later refusal is not counted) or refused (counted from
-the 409 that `POST /api/v1/bookings/` answers, with its stable `code`).
+booking: confirmed or waitlisted (counted by an after-commit subscriber of the
+`booking.*` activities, so a booking rolled back by a later refusal is not counted)
+or refused (counted from the 409 that `POST /api/v1/bookings/` answers, with its stable `code`).
 
 Under gunicorn with several workers each process has its own counters: set
 `PROMETHEUS_MULTIPROC_DIR` to an empty directory writable by the workers and
@@ -23,11 +23,13 @@ from typing import Any
 import prometheus_client
 from django.apps import AppConfig
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models.signals import post_save
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
+
+# The activity channel is the one import of the domain here: it sits below every app.
+from activity.subscribers import subscribe
 
 BOOKINGS_PATH = "/api/v1/bookings/"
 UNRESOLVED_VIEW = "<unresolved>"
@@ -114,15 +116,15 @@ class RequestMetricsMiddleware:
         return response
 
 
-def _count_new_booking(sender: type, instance: Any, created: bool, **kwargs: Any) -> None:
-    if not created:
-        return
-    outcome = str(instance.status)
-    # Only once the booking is committed: book_session may still refuse and roll back.
-    transaction.on_commit(
-        lambda: BOOKING_OUTCOMES.labels(outcome=outcome, code=NO_CODE).inc(),
-        using=kwargs.get("using"),
-    )
+# The booking activities that are an outcome of a booking request, by their outcome label.
+OUTCOME_OF_VERB = {"booking.confirmed": "confirmed", "booking.waitlisted": "waitlisted"}
+
+
+def count_booking_outcome(activity: Any) -> None:
+    """After commit, so a booking rolled back by a later refusal is never counted."""
+    outcome = OUTCOME_OF_VERB.get(activity.verb)
+    if outcome is not None:
+        BOOKING_OUTCOMES.labels(outcome=outcome, code=NO_CODE).inc()
 
 
 class MetricsConfig(AppConfig):
@@ -131,11 +133,7 @@ class MetricsConfig(AppConfig):
     verbose_name = "Practica metrics"
 
     def ready(self) -> None:
-        from bookings.models import Booking
-
-        post_save.connect(
-            _count_new_booking, sender=Booking, dispatch_uid="practica-booking-metrics"
-        )
+        subscribe("booking.*", count_booking_outcome)
 
 
 # Collectors whose figures are read from the database when /metrics is scraped (the task

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from activity.changes import LoadedValues
+
 
 class Attendance(models.Model):
     class Status(models.TextChoices):
@@ -64,7 +66,7 @@ class Feedback(models.Model):
         return f"{self.student} on {self.session}: {self.rating}"
 
 
-class Project(models.Model):
+class Project(LoadedValues, models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     semester = models.ForeignKey(

@@ -5,6 +5,9 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from activity import verbs
+from activity.changes import diff, loaded_values
+from activity.services import record
 from bookings.models import Booking
 from config.atomic import service_transaction
 from config.errors import Conflict, PermissionDenied
@@ -31,8 +34,27 @@ def attendance_record(*, session: Session, student: User, status: str, by: User)
     ).exists():
         raise Conflict(f"{student} holds no confirmed booking for this session.", code="not_booked")
     with service_transaction():
-        attendance, _ = Attendance.objects.update_or_create(
-            session=session, student=student, defaults={"status": status, "marked_by": by}
+        attendance = (
+            Attendance.objects.select_for_update().filter(session=session, student=student).first()
+        )
+        if attendance is None:
+            # A concurrent first mark loses on the unique constraint: 409 already_marked.
+            attendance = Attendance.objects.create(
+                session=session, student=student, status=status, marked_by=by
+            )
+            verb, data = verbs.ATTENDANCE_RECORDED, {"status": status}
+        else:
+            old = attendance.status
+            attendance.status, attendance.marked_by = status, by
+            attendance.save(update_fields=["status", "marked_by", "marked_at"])
+            verb, data = verbs.ATTENDANCE_CORRECTED, {"old": old, "new": status}
+        record(
+            actor=by,
+            verb=verb,
+            target=attendance,
+            session_id=session.pk,
+            student_id=student.pk,
+            **data,
         )
     return attendance
 
@@ -54,9 +76,18 @@ def feedback_give(*, session: Session, student: User, rating: int, comment: str 
     if Feedback.objects.filter(session=session, student=student).exists():
         raise Conflict("You have already given feedback on this session.", code="already_given")
     with service_transaction():
-        return Feedback.objects.create(
+        feedback = Feedback.objects.create(
             session=session, student=student, rating=rating, comment=comment
         )
+        record(
+            actor=student,
+            verb=verbs.FEEDBACK_GIVEN,
+            target=feedback,
+            session_id=session.pk,
+            student_id=student.pk,
+            rating=rating,
+        )
+    return feedback
 
 
 def _check_sessions_in_semester(semester: Semester, sessions: Iterable[Session]) -> list[Session]:
@@ -82,6 +113,13 @@ def project_create(
     with service_transaction():
         project = Project.objects.create(title=title, description=description, semester=semester)
         project.sessions.set(sessions)
+        record(
+            actor=by,
+            verb=verbs.PROJECT_CREATED,
+            target=project,
+            title=title,
+            sessions=[s.pk for s in sessions],
+        )
     return project
 
 
@@ -94,18 +132,27 @@ def project_update(
     sessions: Iterable[Session] | None = None,
 ) -> Project:
     check_can_manage(by, project.semester)
+    # As read from the database: an admin form has already set the new values on the instance.
+    old = loaded_values(project, ["title", "description"])
     if title is not None:
         project.title = title
     if description is not None:
         project.description = description
+    changes = diff(old, {"title": project.title, "description": project.description})
     with service_transaction():
         project.save()
         if sessions is not None:
-            project.sessions.set(_check_sessions_in_semester(project.semester, sessions))
+            sessions = _check_sessions_in_semester(project.semester, sessions)
+            project.sessions.set(sessions)
+            # The old membership is not read (that would cost a query): the new one is listed.
+            changes["sessions"] = [None, sorted(s.pk for s in sessions)]
+        if changes:
+            record(actor=by, verb=verbs.PROJECT_UPDATED, target=project, changes=changes)
     return project
 
 
 def project_delete(*, project: Project, by: User) -> None:
     check_can_manage(by, project.semester)
     with service_transaction():
+        record(actor=by, verb=verbs.PROJECT_DELETED, target=project, title=project.title)
         project.delete()

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from activity.changes import LoadedValues
+
 from .querysets import SessionQuerySet
 
 meeting_link_validator = URLValidator(schemes=["http", "https"])
@@ -55,7 +57,7 @@ class InstructorQualification(models.Model):
         return f"{self.instructor}: {self.specialization}"
 
 
-class Semester(models.Model):
+class Semester(LoadedValues, models.Model):
     code = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=120)
     start_date = models.DateField()

@@ -7,6 +7,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from activity import verbs
+from activity.changes import column_values, diff, loaded_values
+from activity.services import build, record, record_many
 from config.atomic import service_transaction
 from config.errors import Conflict, PermissionDenied
 
@@ -87,13 +90,21 @@ def session_create(*, by: User, semester: Semester, **fields: Any) -> Session:
     check_qualification(session)
     with service_transaction():
         session.save()
+        record(
+            actor=by,
+            verb=verbs.SESSION_CREATED,
+            target=session,
+            session_id=session.pk,
+            title=session.title,
+            date_start=session.date_start,
+        )
     return session
 
 
 def session_update(*, session: Session, by: User, **changes: Any) -> Session:
     """Apply `changes`; raising capacity promotes waitlisted students, lowering it
     below the confirmed count is refused. The semester cannot change."""
-    from bookings.services import confirmed_count, promote_waitlist
+    from bookings.services import confirmed_count, promote_waitlist, promotion_activities
 
     check_can_manage(by, session.semester)
     unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -123,8 +134,27 @@ def session_update(*, session: Session, by: User, **changes: Any) -> Session:
             touched |= {"location", "meeting_link"}
         session.save(update_fields=sorted(touched))
         # A lower cost can let waiting students pay for seats that were already free.
+        promoted = []
         if session.capacity > locked.capacity or session.credit_cost < locked.credit_cost:
-            promote_waitlist(session)
+            promoted = promote_waitlist(session)
+        # Old values from the row just locked: the caller's instance already holds the new ones.
+        fields = sorted(touched - {"updated_at"})
+        changes = diff(column_values(locked, fields), column_values(session, fields))
+        entries = (
+            [
+                build(
+                    actor=by,
+                    verb=verbs.SESSION_UPDATED,
+                    target=session,
+                    session_id=session.pk,
+                    changes=changes,
+                )
+            ]
+            if changes
+            else []
+        )
+        # One INSERT for the edit and the promotions it caused.
+        record_many(entries + promotion_activities(promoted))
     return session
 
 
@@ -184,6 +214,14 @@ def session_delete(*, session: Session, by: User) -> None:
         blocking = blocking_relations(session)
         if any(blocking.values()):
             raise SessionProtected(blocking)
+        record(
+            actor=by,
+            verb=verbs.SESSION_DELETED,
+            target=session,
+            session_id=session.pk,
+            title=session.title,
+            date_start=session.date_start,
+        )
         session.delete()
 
 
@@ -222,6 +260,7 @@ def semester_create(*, by: User, **fields: Any) -> Semester:
     semester.full_clean(exclude=["master_instructor"])
     with service_transaction():
         semester.save()
+        record(actor=by, verb=verbs.SEMESTER_CREATED, target=semester, code=semester.code)
     return semester
 
 
@@ -232,11 +271,16 @@ def semester_update(*, semester: Semester, by: User, **changes: Any) -> Semester
     unknown = set(changes) - set(SEMESTER_FIELDS)
     if unknown:
         raise TypeError(f"Unknown semester fields: {sorted(unknown)}")
+    # As read from the database: an admin form has already set the new values on the instance.
+    old = loaded_values(semester, changes)
     for name, value in changes.items():
         setattr(semester, name, value)
     semester.full_clean(exclude=["master_instructor"])
+    changed = diff(old, column_values(semester, changes))
     with service_transaction():
         semester.save()
+        if changed:
+            record(actor=by, verb=verbs.SEMESTER_UPDATED, target=semester, changes=changed)
     return semester
 
 
@@ -267,6 +311,7 @@ def semester_delete(*, semester: Semester, by: User) -> None:
         blocking = semester_blocking_relations(semester)
         try:
             if not any(blocking.values()):
+                record(actor=by, verb=verbs.SEMESTER_DELETED, target=semester, code=semester.code)
                 semester.delete()
                 return
         except ProtectedError:

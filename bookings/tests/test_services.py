@@ -637,9 +637,9 @@ def test_booking_costs_a_constant_number_of_queries(
         book_session(student=student, session=session, by=student)
     student = funded_student(1)
 
-    # lock the session, eligibility, already booked, count confirmed, conditional debit,
-    # insert the booking (with its cost), ledger row.
-    with django_assert_num_queries(TRANSACTION + 7):
+    # lock the session, eligibility, already booked, count confirmed and waitlisted,
+    # conditional debit, insert the booking (with its cost), ledger row, the activity.
+    with django_assert_num_queries(TRANSACTION + 8):
         book_session(student=student, session=session, by=student)
 
 
@@ -653,8 +653,9 @@ def test_cancelling_with_a_promotion_costs_a_constant_number_of_queries(
 
     # promotable sessions of the student, lock the sessions, lock the booking, waitlisted
     # students, lock the users, refund (credit, ledger row), save the booking; promotion:
-    # count confirmed, the waitlist, lock its users, debit, ledger row, save the booking;
-    # promotable sessions after the refund.
-    with django_assert_num_queries(TRANSACTION + 15):
+    # count confirmed, the waitlist, lock its users (and read their balances), debit, ledger
+    # row, save the booking; promotable sessions after the refund; one INSERT of the
+    # booking.cancelled and booking.promoted activities.
+    with django_assert_num_queries(TRANSACTION + 16):
         result = cancel_booking(booking=holder, by=holder.student)
     assert len(result.promoted) == 1
