@@ -15,6 +15,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts.tests.factories import StudentFactory
 from bookings.models import Booking
 from bookings.services import book_session, grant_credits
+from bookings.tests.factories import BookingFactory
 from notifications.models import SentEmail
 from scheduling.models import Session
 from scheduling.tests.factories import SessionFactory
@@ -275,3 +276,21 @@ def test_a_student_without_an_email_books_and_gets_nothing(
 
     assert mail.outbox == []
     assert set(SentEmail.objects.values_list("status", flat=True)) == {"skipped"}
+
+
+@pytest.mark.parametrize("booked", [1, 30])
+def test_a_session_cancellation_enqueues_every_email_in_one_insert(
+    token_client, staff, semester, booked
+):
+    session = SessionFactory(semester=semester, capacity=booked)
+    BookingFactory.create_batch(booked, session=session)
+    client = token_client(staff)
+    before = DBTaskResult.objects.count()
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/api/v1/sessions/{session.pk}/cancel/")
+
+    assert response.status_code == 200
+    table = f'INSERT INTO "{TASK_TABLE}"'
+    assert [q["sql"].startswith(table) for q in queries.captured_queries].count(True) == 1
+    assert DBTaskResult.objects.count() == before + booked
