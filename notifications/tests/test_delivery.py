@@ -4,15 +4,23 @@ Driven through "Forgot your password?", the one email anybody can ask for.
 """
 
 import re
+import smtplib
+from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from accounts.tests.factories import StudentFactory
+from accounts.tests.factories import StaffFactory, StudentFactory
+from bookings.services import grant_credits
 from notifications.models import SentEmail
+from notifications.outbox import Call, enqueue_calls
+from notifications.tasks import send_activity_email, send_password_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -120,8 +128,6 @@ def test_giving_up_is_bounded_and_recorded(client, smtp_server, run_tasks, setti
 
 
 def test_a_permanent_refusal_is_not_retried(client, run_tasks, settings, monkeypatch):
-    import smtplib
-
     def refuse(*args, **kwargs):
         raise smtplib.SMTPRecipientsRefused({"ada@example.test": (550, b"No such user")})
 
@@ -146,9 +152,6 @@ def test_a_task_run_again_after_a_crash_sends_nothing_twice(client, smtp_server,
 
 
 def test_a_user_without_an_email_gets_none_and_nothing_fails(run_tasks):
-    from notifications.outbox import Call, enqueue_calls
-    from notifications.tasks import send_password_reset
-
     student = StudentFactory(email="")
     with transaction.atomic():
         enqueue_calls(
@@ -168,3 +171,46 @@ def test_a_user_without_an_email_gets_none_and_nothing_fails(run_tasks):
     assert mail.outbox == []
     assert SentEmail.objects.get().status == "skipped"
     assert DBTaskResult.objects.get().status == TaskResultStatus.SUCCESSFUL
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
+    run_tasks, settings, monkeypatch
+):
+    staff = StaffFactory()
+    students = StudentFactory.create_batch(4)
+    for student in students:
+        grant_credits(student=student, amount=1, by=staff)
+    first, sent, cut, _never_started = DBTaskResult.objects.order_by("enqueued_at", "id")
+    # The batch as a SIGKILL leaves it: `first` finished; `sent` was sent and committed
+    # but its task never marked; `cut` died inside the SMTP conversation (its email
+    # transaction rolled back); the last never started.
+    DBTaskResult.objects.filter(pk=first.pk).update(status=TaskResultStatus.SUCCESSFUL)
+    send_activity_email.call(**first.args_kwargs["kwargs"])
+    send_activity_email.call(**sent.args_kwargs["kwargs"])
+    long_ago = timezone.now() - timedelta(hours=1)
+    DBTaskResult.objects.filter(pk__in=[sent.pk, cut.pk]).update(
+        status=TaskResultStatus.RUNNING, started_at=long_ago
+    )
+    assert len(mail.outbox) == 2
+
+    call_command("requeue_stale_tasks", stdout=StringIO())
+    assert run_tasks() == 3
+
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(s.email for s in students)
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {
+        TaskResultStatus.SUCCESSFUL
+    }
+
+
+def test_a_task_running_on_a_live_worker_is_not_requeued(run_tasks):
+    DBTaskResult.objects.create(
+        args_kwargs={"args": [], "kwargs": {}},
+        task_path="notifications.tasks.schedule_reminder",
+        backend_name="default",
+        status=TaskResultStatus.RUNNING,
+        started_at=timezone.now(),
+    )
+
+    call_command("requeue_stale_tasks", stdout=StringIO())
+
+    assert DBTaskResult.objects.get().status == TaskResultStatus.RUNNING
