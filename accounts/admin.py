@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from activity.admin import ActivityHistoryMixin
 from bookings.services import MAX_GRANT, grant_credits
 from config.errors import DomainError
 
@@ -37,7 +38,7 @@ class GrantCreditsForm(forms.Form):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ActivityHistoryMixin, DjangoUserAdmin):
     list_display = (
         "username",
         "email",

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from activity.admin import ActivityHistoryMixin
 from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 
@@ -40,7 +41,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(ReadOnlyAdmin):
+class BookingAdmin(ActivityHistoryMixin, ReadOnlyAdmin):
     # waitlist_position is a correlated subquery: the paginator computes it for the
     # page's ids only.
     list_display = (

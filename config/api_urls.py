@@ -2,8 +2,12 @@
 
 from django.urls import include, path
 
+from scheduling.api.history import SessionHistoryView
+
 urlpatterns = [
     path("", include("accounts.api.urls")),
+    path("", include("activity.api.urls")),
+    path("sessions/<int:pk>/history/", SessionHistoryView.as_view(), name="session-history"),
     path("", include("scheduling.api.urls")),
     path("", include("bookings.api.urls")),
     path("", include("engagement.api.urls")),

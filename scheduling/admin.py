@@ -18,6 +18,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from activity.admin import ActivityHistoryMixin
 from bookings.models import Booking
 from bookings.services import cancel_session
 from config.errors import DomainError
@@ -320,7 +321,7 @@ class SessionBookingInline(admin.TabularInline):
 
 
 @admin.register(Session)
-class SessionAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
+class SessionAdmin(ActivityHistoryMixin, ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
     # The statistics are computed for the page's ids only; the count carries none.
     paginator = PageIdsFirstPaginator
     list_display = (

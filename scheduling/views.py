@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
+from activity.selectors import session_history
 from bookings.models import Booking
 from bookings.services import cancel_session
 from config.errors import DomainError
@@ -218,6 +219,7 @@ class SessionDetailView(SessionAccessMixin, DetailView):
         context["feedback"] = list(
             Feedback.objects.filter(session=session).select_related("student")
         )
+        context["history"] = session_history(session.pk)
         return context
 
 

@@ -1,8 +1,10 @@
 """record(), record_many() and the subscribers, on their own (no domain app involved)."""
 
 import logging
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
@@ -170,3 +172,9 @@ def test_raising_in_transaction_hook_fails_the_write(subscribed):
     with pytest.raises(RuntimeError, match="outbox full"), transaction.atomic():
         record(actor=None, verb=verbs.CREDITS_GRANTED, target=student)
     assert not Activity.objects.exists()
+
+
+def test_the_readme_lists_every_verb():
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    for verb, meaning in verbs.MEANINGS.items():
+        assert f"| `{verb}` | {meaning} |" in readme

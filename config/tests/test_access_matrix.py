@@ -194,6 +194,10 @@ MATRIX: list[tuple[str, str, Body, tuple[int, ...]]] = [
     ("DELETE", "/sessions/{spare_session}/", None, (401, 403, 403, 403, 204, 204)),
     ("POST", "/sessions/{spare_session}/cancel/", None, (401, 403, 403, 403, 200, 200)),
     ("GET", "/sessions/{session}/bookings/", None, (401, 403, 403, 200, 200, 200)),
+    # A session's history: its instructors and staff; to anyone else it does not exist.
+    ("GET", "/sessions/{session}/history/", None, (401, 404, 404, 200, 200, 200)),
+    # The whole activity log is staff's.
+    ("GET", "/activity/", None, (401, 403, 403, 403, 403, 200)),
     # Bookings: students their own (another's is a 404), instructors their sessions'.
     ("GET", "/bookings/", None, (401, 200, 200, 200, 200, 200)),
     ("POST", "/bookings/", _booking_body, (401, 201, 201, 403, 403, 201)),

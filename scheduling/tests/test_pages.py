@@ -616,8 +616,9 @@ def test_detail_costs_the_same_queries_at_every_size(
     client = login(client, master)
 
     # 1 django session + 1 user, 1 session with its statistics and related rows,
-    # 1 bookings with waitlist positions, 1 attendance statuses, 1 feedback.
-    with django_assert_num_queries(6):
+    # 1 bookings with waitlist positions, 1 attendance statuses, 1 feedback,
+    # 1 history (activities with their users).
+    with django_assert_num_queries(7):
         response = client.get(reverse("instructor:session-detail", args=[session.pk]))
 
     assert len(response.context["roster"]) == booking_count
