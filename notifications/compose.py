@@ -45,6 +45,8 @@ def when(moment: datetime) -> str:
 
 
 def _render(kind: str, subject: str, user: User, context: dict[str, Any]) -> Message:
+    # One line: a title typed with a line break would otherwise be refused as a header.
+    subject = " ".join(subject.split())
     context = {
         **context,
         "subject": subject,

@@ -294,3 +294,14 @@ def test_a_session_cancellation_enqueues_every_email_in_one_insert(
     table = f'INSERT INTO "{TASK_TABLE}"'
     assert [q["sql"].startswith(table) for q in queries.captured_queries].count(True) == 1
     assert DBTaskResult.objects.count() == before + booked
+
+
+def test_a_title_with_a_line_break_still_makes_a_one_line_subject(
+    token_client, student, semester, run_tasks
+):
+    ada = student()
+    book(token_client, ada, SessionFactory(semester=semester, title="Serve\r\ndrills"))
+
+    run_tasks()
+
+    assert only(ada).subject.startswith("Booked: Serve drills, ")
