@@ -25,7 +25,8 @@ seed: migrate
 run: seed
 	@echo ""
 	@echo "Practica is served at http://127.0.0.1:8000/  (admin: /admin/, API: /api/v1/, docs: /api/docs/)"
-	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo "One task worker runs beside it; emails are written as files to $(CURDIR)/var/mail/"
+	$(DEV_ENV) BIN=$(BIN) ops/dev_server.sh
 
 # The browser tests drive Debian's Chromium (Playwright cannot download its own here).
 browser:

@@ -23,6 +23,13 @@ class User(AbstractUser):
     )
     # Moved only by bookings.services, always together with a CreditTransaction row.
     credit_balance = models.IntegerField(default=0, editable=False)
+    # Emails a person may turn off (notifications.kinds); money and cancellations by
+    # the academy are always sent.
+    notify_reminders = models.BooleanField("reminders before my sessions", default=True)
+    notify_waitlist_changes = models.BooleanField(
+        "changes to sessions I am waitlisted on", default=True
+    )
+    notify_credit_grants = models.BooleanField("credits added to my balance", default=True)
 
     class Meta:
         constraints = [

@@ -31,6 +31,20 @@ def _migrations_applied() -> bool:
         return False
 
 
+def _task_queue_report() -> dict[str, float | int | str]:
+    """The queue's backlog: reported, never a reason to leave the load balancer
+    (app servers cannot drain a queue; a missing worker is an alert, see /metrics)."""
+    from .task_queue import oldest_ready_age_seconds, queue_depth
+
+    try:
+        return {
+            "oldest_ready_task_seconds": round(oldest_ready_age_seconds(), 3),
+            "ready_tasks": queue_depth()["ready"],
+        }
+    except Exception:
+        return {"task_queue": "unreadable"}
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: the process answers and the database takes one statement."""
     if not _database_ok():
@@ -52,4 +66,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
     body = {"status": "ok" if ready else "error"}
     body.update({name: "ok" if passed else "failing" for name, passed in hard.items()})
     body["cache"] = "ok" if _cache_ok() else "degraded"
+    if database:
+        body.update(_task_queue_report())
     return JsonResponse(body, status=200 if ready else 503)

@@ -136,6 +136,19 @@ class MetricsConfig(AppConfig):
         subscribe("booking.*", count_booking_outcome)
 
 
+# Collectors whose figures are read from the database when /metrics is scraped (the task
+# queue, the email log): the same from every process, wherever the workers run. Apps add
+# theirs in AppConfig.ready().
+SCRAPE_TIME_COLLECTORS: list[Any] = []
+
+
+def _scrape_time_exposition() -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    for collector in SCRAPE_TIME_COLLECTORS:
+        registry.register(collector)
+    return prometheus_client.generate_latest(registry)
+
+
 def _bearer_token(request: HttpRequest) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else None
@@ -170,5 +183,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
         allowed = user.is_staff
     if not allowed:
         return HttpResponse("Forbidden.\n", status=403)
-    body = prometheus_client.generate_latest(_registry())
+    body = prometheus_client.generate_latest(_registry()) + _scrape_time_exposition()
     return HttpResponse(body, content_type=prometheus_client.CONTENT_TYPE_LATEST)

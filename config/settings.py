@@ -54,7 +54,10 @@ INSTALLED_APPS = [
     "scheduling",
     "bookings",
     "engagement",
+    "django_tasks",
+    "django_tasks_db",
     "instructor",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -209,6 +212,29 @@ BOOKING_LOCK_TIMEOUT_MS = int(os.environ.get("BOOKING_LOCK_TIMEOUT_MS", "3000"))
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 # Bearer token that lets a Prometheus scraper read /metrics (staff sessions may too).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# Background work (README, Background work): Django's Tasks API (the django-tasks backport
+# until Django 6) on the database backend, so a task enqueued inside a service's
+# transaction is a row committed, or rolled back, with that transaction.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+    }
+}
+
+# Email (README, Email): EMAIL_URL, or EMAIL_HOST and friends; files under var/mail/ in
+# development when neither is set.
+from .email import email_settings  # noqa: E402
+
+globals().update(email_settings(os.environ, debug=DEBUG, base_dir=BASE_DIR))
+# Absolute links in emails ("https://practica.example"; no trailing slash).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# How long before a session's start its confirmed students are reminded.
+REMINDER_LEAD_HOURS = float(os.environ.get("REMINDER_LEAD_HOURS", "24"))
+# Transient SMTP failures: retried after RETRY_BASE * 2**(attempt - 1) seconds, at most
+# EMAIL_MAX_ATTEMPTS attempts in all (the default gives up after about an hour).
+EMAIL_MAX_ATTEMPTS = int(os.environ.get("EMAIL_MAX_ATTEMPTS", "7"))
+EMAIL_RETRY_BASE_SECONDS = float(os.environ.get("EMAIL_RETRY_BASE_SECONDS", "60"))
 
 REST_FRAMEWORK = {
     # Throttles key anonymous clients on the address the outermost trusted proxy saw,

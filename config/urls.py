@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from notifications.views import PasswordResetRequestView
+
 from .health import healthz, readyz
 from .metrics import metrics
 
@@ -21,6 +23,9 @@ urlpatterns = [
     # split view serves its init script from a URL (`?script`) instead of inline, which
     # the Content-Security-Policy would block (templates/drf_spectacular/swagger_ui.html).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
+    # Before Django's auth URLs: the reset email goes through the task queue.
+    path("accounts/password_reset/", PasswordResetRequestView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("account/notifications/", include("notifications.urls")),
     path("", include("instructor.urls")),
 ]

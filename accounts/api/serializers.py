@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
 from accounts.models import User
-from config.fields import StrictCharField
+from accounts.services import NOTIFICATION_SETTINGS
+from config.fields import StrictBooleanField, StrictCharField
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -20,5 +21,36 @@ class MeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "role", "specialization", "credit_balance"]
+        fields = [
+            "id",
+            "username",
+            "role",
+            "specialization",
+            "credit_balance",
+            *NOTIFICATION_SETTINGS,
+        ]
         read_only_fields = fields
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    """The switches of the optional emails; emails about money and cancellations by the
+    academy are always sent."""
+
+    notify_reminders = StrictBooleanField(
+        required=False, help_text="A reminder before each confirmed session."
+    )
+    notify_waitlist_changes = StrictBooleanField(
+        required=False, help_text="Changes to sessions you are waitlisted on."
+    )
+    notify_credit_grants = StrictBooleanField(
+        required=False, help_text="Credits added to your balance."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        # Anything else (a role, a balance, is_staff) is refused by name, not ignored.
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["This field cannot be changed here."] for name in unknown}
+            )
+        return attrs

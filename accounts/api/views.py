@@ -9,9 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.services import update_notification_settings
 from config.spectacular import error_responses
 
-from .serializers import MeSerializer, TokenRequestSerializer, TokenSerializer
+from .serializers import MeSerializer, MeUpdateSerializer, TokenRequestSerializer, TokenSerializer
 
 
 # `Cache-Control: no-store` (and private, max-age=0): these answers carry a credential or
@@ -62,3 +63,15 @@ class MeView(APIView):
     @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer})
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data)
+
+    @extend_schema(
+        operation_id="me_partial_update",
+        request=MeUpdateSerializer,
+        responses={200: MeSerializer, **error_responses(400)},
+    )
+    def patch(self, request: Request) -> Response:
+        """Turn optional emails on or off."""
+        changes = MeUpdateSerializer(data=request.data)
+        changes.is_valid(raise_exception=True)
+        user = update_notification_settings(user=request.user, changes=changes.validated_data)
+        return Response(MeSerializer(user).data)

@@ -95,6 +95,9 @@ def test_me_describes_the_caller(token_client, make_user, role):
         "role": role,
         "specialization": None,
         "credit_balance": 0,
+        "notify_reminders": True,
+        "notify_waitlist_changes": True,
+        "notify_credit_grants": True,
     }
 
 

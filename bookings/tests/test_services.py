@@ -638,8 +638,10 @@ def test_booking_costs_a_constant_number_of_queries(
     student = funded_student(1)
 
     # lock the session, eligibility, already booked, count confirmed and waitlisted,
-    # conditional debit, insert the booking (with its cost), ledger row, the activity.
-    with django_assert_num_queries(TRANSACTION + 8):
+    # conditional debit, insert the booking (with its cost), ledger row, the activity, its
+    # task rows (the email and the reminder's planning, one INSERT): 7 before the activity
+    # log and the emails, 9 with them.
+    with django_assert_num_queries(TRANSACTION + 9):
         book_session(student=student, session=session, by=student)
 
 
@@ -655,7 +657,8 @@ def test_cancelling_with_a_promotion_costs_a_constant_number_of_queries(
     # students, lock the users (and read their balances), promotable sessions again under
     # the locks, refund (credit, ledger row), save the booking; promotion: the locked row
     # with its confirmed count, the waitlist, lock its users, debit, ledger row, save the
-    # booking; one INSERT of the booking.cancelled and booking.promoted activities.
-    with django_assert_num_queries(TRANSACTION + 16):
+    # booking; one INSERT of the booking.cancelled and booking.promoted activities; one
+    # INSERT of their task rows (two emails, the promoted seat's reminder planning).
+    with django_assert_num_queries(TRANSACTION + 17):
         result = cancel_booking(booking=holder, by=holder.student)
     assert len(result.promoted) == 1

@@ -12,7 +12,14 @@ def test_healthz_and_readyz_answer_ok(client):
     assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "migrations": "ok", "cache": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "migrations": "ok",
+        "cache": "ok",
+        "oldest_ready_task_seconds": 0.0,
+        "ready_tasks": 0,
+    }
 
 
 def test_readyz_fails_clearly_when_the_database_is_down(client):

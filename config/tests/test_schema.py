@@ -97,7 +97,16 @@ def _fake(status: int, body: object, method: str = "GET", path: str = "/api/v1/m
     return response
 
 
-ME = {"id": 1, "username": "a", "role": "student", "specialization": None, "credit_balance": 0}
+ME = {
+    "id": 1,
+    "username": "a",
+    "role": "student",
+    "specialization": None,
+    "credit_balance": 0,
+    "notify_reminders": True,
+    "notify_waitlist_changes": True,
+    "notify_credit_grants": True,
+}
 
 
 def test_the_contract_accepts_a_documented_response():

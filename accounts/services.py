@@ -1,0 +1,18 @@
+"""Writes to a person's own account."""
+
+from .models import User
+
+# The email kinds a person may turn off (notifications.kinds.OPTIONAL and the waitlist one).
+NOTIFICATION_SETTINGS = ("notify_reminders", "notify_waitlist_changes", "notify_credit_grants")
+
+
+def update_notification_settings(*, user: User, changes: dict[str, bool]) -> User:
+    """Set some of the user's notification switches; unknown names are a programming error."""
+    unknown = set(changes) - set(NOTIFICATION_SETTINGS)
+    if unknown:
+        raise ValueError(f"Not notification settings: {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(user, name, bool(value))
+    if changes:
+        user.save(update_fields=list(changes))
+    return user
