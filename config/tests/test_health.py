@@ -60,6 +60,8 @@ def test_readyz_reports_a_cache_outage_as_degraded_and_stays_in_rotation(client,
         "database": "ok",
         "migrations": "ok",
         "cache": "degraded",
+        "oldest_ready_task_seconds": 0.0,
+        "ready_tasks": 0,
     }
 
 
