@@ -49,6 +49,7 @@ from accounts.models import User
 from config.atomic import LOCK_NOT_AVAILABLE, service_transaction
 from config.errors import Conflict
 from config.spectacular import error_response
+from config.text import unstorable_character
 
 from .models import IdempotencyKey
 
@@ -203,6 +204,24 @@ def run_once(
         return response
 
 
+def key_from_header(raw: str) -> str:
+    """The key as the client wrote it: 1 to MAX_KEY_LENGTH characters of UTF-8 text.
+
+    WSGI hands header values over as latin-1 strings, one character per byte: "é" sent
+    as UTF-8 arrives as two characters. Encoding back to those bytes and decoding them
+    as UTF-8 recovers what was sent, so the limit counts characters, as documented.
+    """
+    try:
+        key = raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise ValidationError({HEADER: ["Send the key as UTF-8 text."]}) from None
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ValidationError({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} characters."]})
+    if problem := unstorable_character(key):
+        raise ValidationError({HEADER: [f"The key {problem}"]})
+    return key
+
+
 def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
     """Make a DRF view method honour the Idempotency-Key header.
 
@@ -212,11 +231,10 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
 
     @functools.wraps(handler)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-        key = request.headers.get(HEADER)
-        if key is None or not request.user.is_authenticated:
+        raw = request.headers.get(HEADER)
+        if raw is None or not request.user.is_authenticated:
             return handler(view, request, *args, **kwargs)
-        if not 1 <= len(key) <= MAX_KEY_LENGTH:
-            raise ValidationError({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} characters."]})
+        key = key_from_header(raw)
 
         def work() -> Response:
             try:
