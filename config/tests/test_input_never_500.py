@@ -283,3 +283,15 @@ def test_the_master_instructor_still_writes(world):
         json.dumps({**_session_body(world), "target_specialization": world["specialization"].code}),
     )
     assert response.status_code == 201, response.content[:300]
+
+
+DETAIL_OPERATIONS = [
+    (path, method) for path, method in _operations({"get", "delete"}) if "{id}" in path
+]
+
+
+@pytest.mark.parametrize(("path", "method"), DETAIL_OPERATIONS)
+@pytest.mark.parametrize("lookup", ["%00", "1%00", "%ED%A0%80", "%F0%9F%8F%B8"])
+def test_ids_in_paths_that_cannot_be_stored_are_404(world, path, method, lookup):
+    response = getattr(world["clients"]["staff"], method)(path.replace("{id}", lookup))
+    assert response.status_code == 404, response.content[:300]
