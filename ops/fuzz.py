@@ -5,10 +5,11 @@
    users per role, each owning objects (ops/fuzz_seed.py);
 2. serves it with gunicorn and config/gunicorn.py, production settings (DEBUG=0) on
    127.0.0.1, throttles and the login lockout raised so that they do not hide answers;
-3. runs `schemathesis run` once per role, as the role's "-a" user, with every check,
-   the object-level authorization check among them: each successful read of "-a" is
-   replayed with "-b"'s token, and "-b" getting the same object is a failure unless
-   "-b" can list it anyway (shared by design) or anyone can read it anonymously;
+3. runs `schemathesis run` once per role, as the role's "-a" user, with every check:
+   schemathesis' own (object_level_authorization with "-b" as the peer among them)
+   and ops/fuzz_hooks.py's, which sends every request on an object's id that "-a"
+   got a 2xx for again with "-b"'s token and requires 403 or 404 (unless "-b" lists
+   that object itself; staff may reach everything, so their pair is not compared);
 4. prints the figures of each run and whatever gunicorn logged as an error; exits 1
    on any failure, error, or 5xx.
 
@@ -22,6 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -78,6 +81,10 @@ def write_config(work: Path, role: str, tokens: dict[str, str]) -> Path:
     config.write_text(
         "\n".join(
             [
+                # Each run starts from a fresh database: nothing to carry over.
+                "[cache]",
+                "enabled = false",
+                "",
                 "[auth.wfc]",
                 f"path = {json.dumps(str(work / f'{role}-auth.json'))}",
                 f"user = {json.dumps(peers[0])}",
@@ -122,7 +129,16 @@ def fuzz_role(
         str(report),
     ]
     started = time.monotonic()
-    result = _run(command, {**os.environ, "NO_COLOR": "1"}, args.max_time * 3 + 300)
+    env = {
+        **os.environ,
+        "NO_COLOR": "1",
+        "PYTHONPATH": str(ROOT),
+        "SCHEMATHESIS_HOOKS": "ops.fuzz_hooks",
+        "FUZZ_PEER_TOKEN": tokens[f"{role}-b"],
+        # Staff administer everything: one staff user may read and change what another made.
+        "FUZZ_PEER_SEES_ALL": "1" if role == "staff" else "0",
+    }
+    result = _run(command, env, args.max_time * 3 + 300)
     elapsed = time.monotonic() - started
     (work / f"{role}-output.txt").write_text(result.stdout + result.stderr)
     return {
@@ -168,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             AXES_FAILURE_LIMIT="1000000",
         )
         tokens = prepare(env)
-        server = GunicornServer.started(env, args.workers)
+        # Every refused request logs a line: to a file, which never fills up.
+        server = GunicornServer.started(env, args.workers, log=work / "gunicorn.log")
         for role in args.roles.split(","):
             results.append(fuzz_role(server, work, role, tokens, args))
             print(report_line(results[-1]), flush=True)
@@ -178,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept: database {database.url}, reports in {work}")
         else:
             database.drop()
+            shutil.rmtree(work, ignore_errors=True)
     return print_report(results, server_log, database.vendor)
 
 
@@ -189,14 +207,20 @@ def print_report(results: list[dict[str, Any]], server_log: str, vendor: str) ->
     failed = False
     print(f"\nschemathesis against gunicorn on 127.0.0.1, {vendor}, two users per role\n")
     for result in results:
-        tail = [line for line in result["output"].splitlines() if line.strip()][-12:]
+        lines = [line for line in result["output"].splitlines() if line.strip()]
         print(f"== {report_line(result)}")
-        print("\n".join(tail))
+        # The whole output when something failed: each failure with its curl to reproduce.
+        print("\n".join(lines if result["exit_code"] else lines[-12:]))
         failed |= result["exit_code"] != 0
-    errors = [line for line in server_log.splitlines() if "Traceback" in line or " 500" in line]
+    # Refusals (4xx) log warnings; an error is a traceback, a 5xx or a worker timeout.
+    errors = [
+        line
+        for line in server_log.splitlines()
+        if re.search(r"Traceback|\[(ERROR|CRITICAL)\]|Internal Server Error|WORKER TIMEOUT", line)
+    ]
     if errors:
         failed = True
-        print("\ngunicorn logged errors:\n" + server_log[-5000:])
+        print("\ngunicorn logged errors:\n" + "\n".join(errors[:50]))
     print("\nfuzz: " + ("FAILED" if failed else "0 failures"))
     return 1 if failed else 0
 

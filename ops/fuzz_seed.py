@@ -5,6 +5,7 @@ each owning objects of its own, so that one of a pair reading or changing the
 other's objects is a finding. Prints {username: API token} as JSON.
 """
 
+import functools
 import json
 from datetime import timedelta
 from typing import Any
@@ -24,7 +25,7 @@ def seed() -> dict[str, str]:
     from bookings.services import book_session, grant_credits
     from engagement.services import attendance_record, feedback_give, project_create
     from scheduling.models import Group, Specialization
-    from scheduling.services import semester_create, session_create
+    from scheduling.services import semester_create
 
     def user(role: str, side: str, **fields: Any) -> User:
         account = User.objects.create_user(
@@ -58,21 +59,10 @@ def seed() -> dict[str, str]:
         group = Group.objects.create(name=f"Group {side}", semester=semester)
         group.members.add(student)
 
-        def session(days: float, **fields: Any) -> Any:
-            start = now + timedelta(days=days)
-            fields.setdefault("session_type", "on_site")
-            return session_create(
-                by=master,
-                semester=semester,
-                title=f"Session {side} {days:+}",
-                instructor=instructor,
-                date_start=start,
-                date_end=start + timedelta(hours=1),
-                capacity=10,
-                credit_cost=1,
-                **fields,
-            )
-
+        # Keyword arguments bind this turn's semester, master and instructor.
+        session = functools.partial(
+            _session, now=now, semester=semester, master=master, instructor=instructor
+        )
         upcoming = session(3)
         session(4, session_type="virtual", meeting_link=f"https://meet.example.com/{side}")
         session(5, group=group)
@@ -94,6 +84,24 @@ def seed() -> dict[str, str]:
         account.username: Token.objects.create(user=account).key
         for account in User.objects.filter(username__regex=r"^[a-z]+-[ab]$")
     }
+
+
+def _session(days: float, *, now: Any, semester: Any, master: Any, **fields: Any) -> Any:
+    """A one-hour session `days` from now in `semester`, created by its master instructor."""
+    from scheduling.services import session_create
+
+    start = now + timedelta(days=days)
+    fields.setdefault("session_type", "on_site")
+    return session_create(
+        by=master,
+        semester=semester,
+        title=f"{semester.name}, day {days:+}",
+        date_start=start,
+        date_end=start + timedelta(hours=1),
+        capacity=10,
+        credit_cost=1,
+        **fields,
+    )
 
 
 if __name__ == "__main__":
