@@ -70,11 +70,11 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
-        "Up to 255 characters, unique per request you mean to make once. Kept per user for "
-        "24 hours: a retry with the same key and body replays the first response (with the "
-        "header `Idempotent-Replayed: true`) without doing the work again; the same key with "
-        "another body is refused with 422; a retry while the first request still runs gets "
-        "409 `idempotency_in_flight`."
+        "1 to 255 characters of UTF-8 text, unique per request you mean to make once. "
+        "Kept per user for 24 hours: a retry with the same key and body replays the first "
+        "response (with the header `Idempotent-Replayed: true`) without doing the work "
+        "again; the same key with another body is refused with 422; a retry while the "
+        "first request still runs gets 409 `idempotency_in_flight`."
     ),
 )
 
