@@ -2,7 +2,8 @@
 
 1. creates its own database (PostgreSQL beside DATABASE_URL, else a temporary SQLite
    file; ops/scratch_db.py drops only what it created), migrates it and seeds two
-   users per role, each owning objects (ops/fuzz_seed.py);
+   users per role, each owning objects (ops/fuzz_seed.py); collects the static files
+   into STATIC_ROOT, as the image build does;
 2. serves it with gunicorn and config/gunicorn.py, production settings (DEBUG=0) on
    127.0.0.1, throttles and the login lockout raised so that they do not hide answers;
 3. runs `schemathesis run` once per role, as the role's "-a" user, with every check:
@@ -57,6 +58,11 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
     migrated = _run([sys.executable, "manage.py", "migrate", "--noinput"], env, 600)
     if migrated.returncode != 0:
         raise RuntimeError(f"migrate failed:\n{migrated.stderr[-3000:]}")
+    # As the image build does: without the manifest, every HTML page (a 404 included)
+    # fails to render its {% static %} links, a 500 that production never shows.
+    collected = _run([sys.executable, "manage.py", "collectstatic", "--noinput"], env, 600)
+    if collected.returncode != 0:
+        raise RuntimeError(f"collectstatic failed:\n{collected.stderr[-3000:]}")
     seeded = _run([sys.executable, "-m", "ops.fuzz_seed"], env, 600)
     if seeded.returncode != 0:
         raise RuntimeError(f"seeding failed:\n{seeded.stderr[-3000:]}")

@@ -295,3 +295,18 @@ DETAIL_OPERATIONS = [
 def test_ids_in_paths_that_cannot_be_stored_are_404(world, path, method, lookup):
     response = getattr(world["clients"]["staff"], method)(path.replace("{id}", lookup))
     assert response.status_code == 404, response.content[:300]
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "field"),
+    [
+        ("staff", "/api/v1/groups/{id}/", "members"),
+        ("master", "/api/v1/projects/{id}/", "sessions"),
+    ],
+)
+@pytest.mark.parametrize("value", [{}, {"1": 1}])
+def test_an_object_where_a_list_of_ids_belongs_is_400(world, role, path, field, value):
+    """DRF's many-related field iterates whatever it is given: `{}` read as no ids."""
+    response = _send(world, role, "patch", _url(world, path), json.dumps({field: value}))
+    assert response.status_code == 400, response.content[:300]
+    assert field in response.json()
