@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 DEV_ENV := DEBUG=1
 
-.PHONY: install browser run test lint migrate seed bench bench-instructions loadtest clean
+.PHONY: install browser run test lint migrate seed bench bench-instructions loadtest fuzz clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench-instructions: install
 # The locust load test (loadtest/README.md): PostgreSQL from DATABASE_URL, SQLite otherwise.
 loadtest: install
 	$(BIN)/python loadtest/run.py $(LOADTEST_ARGS)
+
+# schemathesis against gunicorn on loopback, two users per role (README, Fuzzing). Not in CI:
+# minutes long. PostgreSQL from DATABASE_URL, SQLite otherwise; FUZZ_ARGS bounds it.
+fuzz: install
+	$(BIN)/python ops/fuzz.py $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -49,6 +49,7 @@ from accounts.models import User
 from config.atomic import LOCK_NOT_AVAILABLE, service_transaction
 from config.errors import Conflict
 from config.spectacular import error_response
+from config.text import unstorable_character
 
 from .errors import IDEMPOTENCY_IN_FLIGHT, IDEMPOTENCY_KEY_REUSED
 from .models import IdempotencyKey
@@ -70,11 +71,11 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
-        "Up to 255 characters, unique per request you mean to make once. Kept per user for "
-        "24 hours: a retry with the same key and body replays the first response (with the "
-        "header `Idempotent-Replayed: true`) without doing the work again; the same key with "
-        "another body is refused with 422; a retry while the first request still runs gets "
-        "409 `idempotency_in_flight`."
+        "1 to 255 characters of UTF-8 text, unique per request you mean to make once. "
+        "Kept per user for 24 hours: a retry with the same key and body replays the first "
+        "response (with the header `Idempotent-Replayed: true`) without doing the work "
+        "again; the same key with another body is refused with 422; a retry while the "
+        "first request still runs gets 409 `idempotency_in_flight`."
     ),
 )
 
@@ -204,6 +205,24 @@ def run_once(
         return response
 
 
+def key_from_header(raw: str) -> str:
+    """The key as the client wrote it: 1 to MAX_KEY_LENGTH characters of UTF-8 text.
+
+    WSGI hands header values over as latin-1 strings, one character per byte: "é" sent
+    as UTF-8 arrives as two characters. Encoding back to those bytes and decoding them
+    as UTF-8 recovers what was sent, so the limit counts characters, as documented.
+    """
+    try:
+        key = raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise ValidationError({HEADER: ["Send the key as UTF-8 text."]}) from None
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ValidationError({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} characters."]})
+    if problem := unstorable_character(key):
+        raise ValidationError({HEADER: [f"The key {problem}"]})
+    return key
+
+
 def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
     """Make a DRF view method honour the Idempotency-Key header.
 
@@ -213,11 +232,10 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
 
     @functools.wraps(handler)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-        key = request.headers.get(HEADER)
-        if key is None or not request.user.is_authenticated:
+        raw = request.headers.get(HEADER)
+        if raw is None or not request.user.is_authenticated:
             return handler(view, request, *args, **kwargs)
-        if not 1 <= len(key) <= MAX_KEY_LENGTH:
-            raise ValidationError({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} characters."]})
+        key = key_from_header(raw)
 
         def work() -> Response:
             try:

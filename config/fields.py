@@ -21,7 +21,10 @@ class BoundedManyRelatedField(serializers.ManyRelatedField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> list[Any]:
-        if isinstance(data, list | tuple) and len(data) > self.max_length:
+        # A JSON array only: DRF's would iterate an object's keys ({} reads as []).
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if len(data) > self.max_length:
             self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 

@@ -124,6 +124,20 @@ class AutoSchema(SpectacularAutoSchema):
                 )
         return dict(sorted(responses.items()))
 
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> Any:
+        """drf-spectacular documents every PATCH body as partial (every field optional),
+        as DRF's UpdateModelMixin validates it. A view that validates its PATCH body in
+        full marks the serializer `complete_on_patch = True`, so that the schema requires
+        what the server requires."""
+        if self.method == "PATCH" and getattr(serializer, "complete_on_patch", False):
+            # Documented as the PUT body would be; the generator is per operation.
+            self.method = "PUT"
+            try:
+                return super()._get_request_for_media_type(serializer, direction)
+            finally:
+                self.method = "PATCH"
+        return super()._get_request_for_media_type(serializer, direction)
+
     def get_override_parameters(self) -> list[Any]:
         return [*super().get_override_parameters(), RETRY_AFTER]
 

@@ -49,8 +49,14 @@ class GunicornServer:
     """gunicorn with config/gunicorn.py on a free loopback port, started at once;
     `wait_ready()` waits for /healthz, so that several can start side by side."""
 
-    def __init__(self, env: dict[str, str], workers: int, *gunicorn_args: str) -> None:
+    def __init__(
+        self, env: dict[str, str], workers: int, *gunicorn_args: str, log: Path | None = None
+    ) -> None:
+        """`log`: a file for gunicorn's stderr, for runs that log more than a pipe holds
+        (a full pipe that nobody reads blocks the workers); a pipe read at stop() otherwise."""
         self.port = free_port()
+        self._log = log
+        self._log_file = log.open("w") if log is not None else None
         self.process = subprocess.Popen(
             [str(GUNICORN), "-c", "config/gunicorn.py", *gunicorn_args, "config.wsgi"],
             cwd=ROOT,
@@ -61,14 +67,16 @@ class GunicornServer:
                 "GUNICORN_ACCESS_LOG": "",
             },
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self._log_file or subprocess.PIPE,
             text=True,
         )
         self._stderr: str | None = None
 
     @classmethod
-    def started(cls, env: dict[str, str], workers: int, *gunicorn_args: str) -> "GunicornServer":
-        server = cls(env, workers, *gunicorn_args)
+    def started(
+        cls, env: dict[str, str], workers: int, *gunicorn_args: str, log: Path | None = None
+    ) -> "GunicornServer":
+        server = cls(env, workers, *gunicorn_args, log=log)
         server.wait_ready()
         return server
 
@@ -106,5 +114,8 @@ class GunicornServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 _, stderr = self.process.communicate()
+            if self._log is not None and self._log_file is not None:
+                self._log_file.close()
+                stderr = self._log.read_text()
             self._stderr = stderr or ""
         return self._stderr

@@ -9,10 +9,10 @@ type and headers, a body matching the documented schema, invalid input refused
 without them). Stateful sequences (ids from one answer fed to the next call) add
 use_after_free and ensure_resource_availability.
 
-Deterministic (`derandomize`) and bounded (MAX_EXAMPLES per operation). The
-object-level authorization check needs two logged-in peers of one role and the
-engine's run, so it runs against a live server: `schemathesis run
-http://127.0.0.1:8000/api/schema/ --checks all` with `[auth.wfc]` peers (README).
+Deterministic (`derandomize`) and bounded (MAX_EXAMPLES per operation), to stay
+fast. The object-level authorization check needs two users of one role, each owning
+objects, and the engine's run: `make fuzz` (ops/fuzz.py) runs it against gunicorn
+on loopback, with two users per role (README, Fuzzing).
 """
 
 import zlib

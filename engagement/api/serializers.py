@@ -55,6 +55,11 @@ class AttendanceCreateSerializer(serializers.Serializer):
 
 
 class AttendanceUpdateSerializer(serializers.Serializer):
+    """The new status of the attendance: required, on PATCH too."""
+
+    # The view validates PATCH in full: documented so (config.spectacular.AutoSchema).
+    complete_on_patch = True
+
     status = serializers.ChoiceField(choices=Attendance.Status.choices)
 
 

@@ -23,7 +23,7 @@ from config.fields import (
     bounded_ids,
 )
 from scheduling.access import can_see_meeting_link
-from scheduling.models import Group, Semester, Session, Specialization
+from scheduling.models import Group, Semester, Session, Specialization, meeting_link_validator
 from scheduling.querysets import SESSION_STATISTICS
 from scheduling.services import EDITABLE_FIELDS
 
@@ -222,8 +222,14 @@ class SessionInputSerializer(StrictModelSerializer):
     target_specialization = serializers.SlugRelatedField(
         slug_field="code", queryset=Specialization.objects.all(), allow_null=True, required=False
     )
+    # Checked here, once: the model field's own validation would report an invalid
+    # link twice (URLField's URLValidator and the http/https one both run).
     meeting_link = StrictCharField(
-        max_length=500, allow_blank=True, allow_null=True, required=False
+        max_length=500,
+        allow_blank=True,
+        allow_null=True,
+        required=False,
+        validators=[meeting_link_validator],
     )
 
     class Meta:

@@ -13,12 +13,13 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from accounts.models import User
 from bookings.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from bookings.models import Booking
 from bookings.services import cancel_session, session_update
 from config.errors import PermissionDenied
 from config.spectacular import PROTECTED_409, error_responses
-from scheduling.access import can_view_roster
+from scheduling.access import can_view_roster, check_can_manage
 from scheduling.filters import GroupFilter, SessionFilter, SessionFilterBackend
 from scheduling.models import Group, Semester, Session, Specialization
 from scheduling.querysets import SESSION_STATISTICS, SessionQuerySet
@@ -53,6 +54,32 @@ class StaffWritesOrReadOnly(BasePermission):
         if not (user and user.is_authenticated):
             return False
         return request.method in SAFE_METHODS or user.is_staff
+
+
+class ManagesSessions(BasePermission):
+    """Any authenticated user reads; staff and the semester's master instructor write.
+
+    Checked before the body is read, so that a caller who may not write gets 403
+    whatever the body holds, never a validation error about it. A write on a session
+    looks it up first (404 unless the caller sees it). A new session's semester is in
+    the body: only an instructor can be a master instructor, and scheduling.services
+    checks the semester once the body is read. Refusals carry the domain error's code.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if request.method in SAFE_METHODS or view.kwargs.get("pk") is not None:
+            return True
+        if not (user.is_staff or user.role == User.Role.INSTRUCTOR):
+            raise PermissionDenied("Only staff or a semester's master instructor may add sessions.")
+        return True
+
+    def has_object_permission(self, request: Request, view: APIView, session: Session) -> bool:
+        if request.method not in SAFE_METHODS:
+            check_can_manage(request.user, session.semester)
+        return True
 
 
 CATALOGUE_WRITE_ERRORS = error_responses(400, 403)
@@ -161,6 +188,7 @@ class SessionViewSet(viewsets.ModelViewSet):
     """
 
     serializer_class = SessionSerializer
+    permission_classes = [ManagesSessions]
     filter_backends = [SessionFilterBackend]
     filterset_class = SessionFilter
 
