@@ -33,6 +33,8 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# One test process per core (pytest-xdist); PYTEST_ARGS="-n 0" runs them in one.
+PYTEST_ARGS ?= -n auto
 test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
