@@ -22,7 +22,9 @@ def world():
 def test_the_figures_match_the_hand_computed_semester(world):
     dashboard = semester_dashboard(world.semester)
     # s4 (cancelled) is left out: s1, s3, s5 on site (3 x 20), s2 hybrid (capacity 2).
-    by_type = {row.label: (row.sessions, row.capacity, row.confirmed) for row in dashboard.fill_by_type}
+    by_type = {
+        row.label: (row.sessions, row.capacity, row.confirmed) for row in dashboard.fill_by_type
+    }
     assert by_type == {"On site": (3, 60, 6), "Hybrid": (1, 2, 2)}
     assert [row.rate for row in dashboard.fill_by_type] == [1.0, 0.1]
     assert sum(row.capacity for row in dashboard.fill_by_week) == 62
@@ -73,7 +75,9 @@ def test_charts_are_svg_with_a_title_a_description_and_a_table(world, client):
         assert "style=" not in chart  # the Content-Security-Policy forbids inline styles
     assert "style=" not in html
     # The busiest-hours table carries the chart's figures for screen readers.
-    assert re.search(r"<th scope=\"row\">09:00</th><td class=\"num\">2</td><td class=\"num\">5</td>", html)
+    assert re.search(
+        r"<th scope=\"row\">09:00</th><td class=\"num\">2</td><td class=\"num\">5</td>", html
+    )
 
 
 @pytest.mark.parametrize(("students", "sessions"), [(0, 0), (6, 4)])
