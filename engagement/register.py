@@ -191,14 +191,18 @@ def attendance_register(
         )
     ]
     # Query 3: the cells, one statement for the whole grid.
-    student_ids = students_qs.values("pk")
+    # The rows are everyone booked or marked on the columns (plus members), so the cells
+    # need no filter on the students beyond the two that narrow the rows themselves.
+    row_filter = Q()
+    if specialization is not None:
+        row_filter &= Q(student__specialization=specialization)
+    if student is not None:
+        row_filter &= Q(student_id=student.pk)
     mark = Attendance.objects.filter(
         session_id=OuterRef("session_id"), student_id=OuterRef("student_id")
     ).values("status")[:1]
     booked_cells = (
-        Booking.objects.filter(
-            status=Booking.Status.CONFIRMED, session__in=session_ids, student__in=student_ids
-        )
+        Booking.objects.filter(row_filter, status=Booking.Status.CONFIRMED, session__in=session_ids)
         .order_by()
         .annotate(
             mark=Subquery(mark, output_field=CharField()),
@@ -207,7 +211,7 @@ def attendance_register(
         .values_list("student_id", "session_id", "mark", "booked")
     )
     unbooked_marks = (
-        Attendance.objects.filter(session__in=session_ids, student__in=student_ids)
+        Attendance.objects.filter(row_filter, session__in=session_ids)
         .exclude(
             Exists(
                 Booking.objects.filter(
