@@ -7,7 +7,7 @@ selectors. The attendance register, which is attendance's own record, lives in
 engagement.register.
 
 Every figure is a GROUP BY in the database; Python only joins the few grouped rows
-(weeks, types, hours), never loops over sessions or bookings. Nine queries
+(weeks, types, hours), never loops over sessions or bookings. Seven queries
 whatever the size of the semester.
 """
 
@@ -68,20 +68,40 @@ def semester_dashboard(semester: Semester, *, now: datetime | None = None) -> Da
         status=Booking.Status.CONFIRMED,
     ).order_by()
 
-    # 1-2: capacity and confirmed seats by (week, type); both tables fold from these.
+    # 1-2: the sessions, and one pass over their confirmed seats, both grouped by
+    # (week, type, starting hour): the fill rates, the busiest hours and the no-shows all
+    # fold from these few grouped rows (one scan of the bookings, not three).
     capacity_rows = (
         held.order_by()
-        .annotate(week=TruncWeek("date_start"))
-        .values("week", "session_type")
+        .annotate(week=TruncWeek("date_start"), hour=ExtractHour("date_start"))
+        .values("week", "session_type", "hour")
         .annotate(sessions=Count("pk"), capacity=Sum("capacity"))
     )
+    # No-shows: confirmed seats of started sessions without a present or late mark.
+    attended = Exists(
+        Attendance.objects.filter(
+            session_id=OuterRef("session_id"),
+            student_id=OuterRef("student_id"),
+            status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE],
+        )
+    )
+    started = Q(session__date_start__lte=now)
     seat_rows = (
-        confirmed.annotate(week=TruncWeek("session__date_start"))
-        .values("week", session_type=F("session__session_type"))
-        .annotate(seats=Count("pk"))
+        confirmed.annotate(
+            week=TruncWeek("session__date_start"),
+            hour=ExtractHour("session__date_start"),
+            attended=attended,
+        )
+        .values("week", "hour", session_type=F("session__session_type"))
+        .annotate(
+            seats=Count("pk"),
+            started_seats=Count("pk", filter=started),
+            no_shows=Count("pk", filter=started & Q(attended=False)),
+        )
     )
     by_week: dict[date, FillRow] = {}
     by_type: dict[str, FillRow] = {}
+    by_hour: dict[int, dict[str, int]] = {}
     labels = dict(Session.SessionType.choices)
     for row in capacity_rows:
         week = _week(row["week"])
@@ -92,12 +112,19 @@ def semester_dashboard(semester: Semester, *, now: datetime | None = None) -> Da
             fill = table.setdefault(key, FillRow(label, 0, 0, 0))
             fill.sessions += row["sessions"]
             fill.capacity += row["capacity"]
+        hour = by_hour.setdefault(row["hour"], {"hour": row["hour"], "sessions": 0, "seats": 0})
+        hour["sessions"] += row["sessions"]
+    no_show = {"seats": 0, "no_shows": 0}
     for row in seat_rows:
         week = _week(row["week"])
         by_week.setdefault(week, FillRow(week.isoformat(), 0, 0, 0)).confirmed += row["seats"]
         by_type.setdefault(
             row["session_type"], FillRow(labels[row["session_type"]], 0, 0, 0)
         ).confirmed += row["seats"]
+        by_hour[row["hour"]]["seats"] += row["seats"]
+        no_show["seats"] += row["started_seats"]
+        no_show["no_shows"] += row["no_shows"]
+    no_show["rate"] = round(no_show["no_shows"] / no_show["seats"], 4) if no_show["seats"] else None
 
     # 3: the demand signal: sessions with people still waiting, longest first.
     waitlists = list(
@@ -112,22 +139,7 @@ def semester_dashboard(semester: Semester, *, now: datetime | None = None) -> Da
         .order_by("-waiting", "date_start", "session_id")[:TOP]
     )
 
-    # 4: no-shows: confirmed seats of started sessions without a present or late mark.
-    attended = Exists(
-        Attendance.objects.filter(
-            session_id=OuterRef("session_id"),
-            student_id=OuterRef("student_id"),
-            status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE],
-        )
-    )
-    no_show = (
-        confirmed.filter(session__date_start__lte=now)
-        .annotate(attended=attended)
-        .aggregate(seats=Count("pk"), no_shows=Count("pk", filter=Q(attended=False)))
-    )
-    no_show["rate"] = round(no_show["no_shows"] / no_show["seats"], 4) if no_show["seats"] else None
-
-    # 5-7: ratings by session (lowest and highest) and by instructor.
+    # 4-6: ratings by session (lowest and highest) and by instructor.
     feedback = Feedback.objects.filter(
         session__semester=semester, session__status=Session.Status.SCHEDULED
     ).order_by()
@@ -153,7 +165,7 @@ def semester_dashboard(semester: Semester, *, now: datetime | None = None) -> Da
     for row in by_instructor:
         row["name"] = f"{row.pop('first_name')} {row.pop('last_name')}".strip() or row["username"]
 
-    # 8: credits by week: charges and refunds of this semester's bookings, and the
+    # 7: credits by week: charges and refunds of this semester's bookings, and the
     # grants made while it ran (grants belong to no semester).
     ledger = (
         CreditTransaction.objects.filter(
@@ -184,14 +196,6 @@ def semester_dashboard(semester: Semester, *, now: datetime | None = None) -> Da
         # Charges are negative in the ledger; the dashboard shows amounts moved.
         entry[key] += abs(row["total"]) if key == "charged" else row["total"]
 
-    # 9: the busiest hours: confirmed seats by local starting hour.
-    hours = list(
-        confirmed.annotate(hour=ExtractHour("session__date_start"))
-        .values("hour")
-        .annotate(seats=Count("pk"), sessions=Count("session", distinct=True))
-        .order_by("hour")
-    )
-
     return Dashboard(
         semester=semester,
         fill_by_week=[by_week[key] for key in sorted(by_week)],
@@ -202,5 +206,5 @@ def semester_dashboard(semester: Semester, *, now: datetime | None = None) -> Da
         highest_rated=highest,
         ratings_by_instructor=by_instructor,
         credits_by_week=[credits[key] for key in sorted(credits)],
-        busiest_hours=hours,
+        busiest_hours=[by_hour[key] for key in sorted(by_hour)],
     )
