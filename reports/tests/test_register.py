@@ -200,8 +200,13 @@ def test_who_sees_the_register(world, token_client, client, who, status, student
         assert [session["title"] for session in body["sessions"]] == sessions
 
 
-def test_an_unknown_semester_is_a_404(world, token_client):
-    assert token_client(world.staff).get("/api/v1/semesters/999999/register/").status_code == 404
+@pytest.mark.parametrize("semester", ["999999", "99999999999999999999"])
+def test_an_unknown_semester_is_a_404(world, token_client, client, semester):
+    api = token_client(world.staff)
+    assert api.get(f"/api/v1/semesters/{semester}/register/").status_code == 404
+    client.force_login(world.staff)
+    assert client.get(f"/reports/semesters/{semester}/register/").status_code == 404
+    assert client.get(f"/reports/semesters/{semester}/dashboard/").status_code == 404
 
 
 def test_the_group_filter_narrows_columns_and_rows(world, token_client):
@@ -215,7 +220,7 @@ def test_the_group_filter_narrows_columns_and_rows(world, token_client):
     assert "booked" in next(r for r in body["students"] if r["username"] == "baker")["cells"]
 
 
-@pytest.mark.parametrize("value", ["abc", "999999", "other-semester"])
+@pytest.mark.parametrize("value", ["abc", "999999", "99999999999999999999", "-1", "other-semester"])
 def test_a_bad_group_is_a_400_naming_the_field(world, token_client, client, value):
     if value == "other-semester":
         value = str(GroupFactory(semester=SemesterFactory()).pk)
@@ -248,6 +253,8 @@ def test_my_attendance_is_my_row_of_the_register(world, token_client):
     assert body["flagged"] is True
     assert client.get("/api/v1/me/attendance/", {"semester": "x"}).status_code == 400
     assert client.get("/api/v1/me/attendance/", {"semester": "999999"}).status_code == 400
+    huge = "99999999999999999999"
+    assert client.get("/api/v1/me/attendance/", {"semester": huge}).status_code == 400
     # Another student's record is not theirs to read: Baker sees Baker's.
     baker = token_client(world.baker).get("/api/v1/me/attendance/").json()
     assert baker["totals"] == EXPECTED_TOTALS["baker"]
