@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import load  # noqa: E402
+from bench import report_pages as bench_reports  # noqa: E402
 from ops import scratch_db  # noqa: E402
 from ops.local_server import GunicornServer  # noqa: E402
 
@@ -300,6 +301,12 @@ def main() -> int:
     parser.add_argument("--throughput-students", type=int, default=60)
     parser.add_argument("--output", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--reports-only",
+        action="store_true",
+        help="grow to the largest scale and time only the reports (register and dashboard)",
+    )
+    parser.add_argument("--report-requests", type=int, default=20)
     args = parser.parse_args()
     scales = [int(s) for s in args.scales.split(",")]
     output = Path(args.output)
@@ -318,11 +325,14 @@ def main() -> int:
         # gthread, so that the client's keep-alive connection is honoured.
         server = GunicornServer.started(env, 2, "-k", "gthread", "--threads", "4")
         rows: list[dict] = []
-        for scale in scales:
+        for scale in scales if not args.reports_only else scales[-1:]:
             load.grow_and_analyze(scale)
-            rows += measure_lists(server, db, token, scale, args)
+            if not args.reports_only:
+                rows += measure_lists(server, db, token, scale, args)
+        print("  reports (register of a 30-student group, dashboard) ...", file=sys.stderr)
+        report_rows = bench_reports.measure(_timed, args.report_requests)
         throughput = None
-        if db.vendor == "postgresql":
+        if db.vendor == "postgresql" and not args.reports_only:
             print("  booking throughput ...", file=sys.stderr)
             throughput = measure_booking_throughput(
                 server, args.throughput_threads, args.throughput_students
@@ -338,10 +348,13 @@ def main() -> int:
             "requests": args.requests,
             "lists": rows,
             "booking_throughput": throughput,
+            "reports": report_rows,
         }
         (output / "results.json").write_text(json.dumps(report, indent=2))
-        plot(rows, output / "latency.png")
-        print(markdown(rows, throughput))
+        if rows:
+            plot(rows, output / "latency.png")
+            print(markdown(rows, throughput))
+        print("\n" + bench_reports.markdown(report_rows))
         print(f"\nWritten: {output / 'results.json'}, {output / 'latency.png'}", file=sys.stderr)
         failed = throughput is not None and (
             throughput["server_errors"]

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "instructor",
     "notifications",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,8 @@ BOOKING_CANCELLATION_HOURS = int(os.environ.get("BOOKING_CANCELLATION_HOURS", "2
 # How long a booking waits for a session or user row lock before answering "busy".
 BOOKING_LOCK_TIMEOUT_MS = int(os.environ.get("BOOKING_LOCK_TIMEOUT_MS", "3000"))
 IDEMPOTENCY_KEY_TTL_HOURS = 24
+# Students whose attendance rate falls below this are flagged on the register (reports).
+ATTENDANCE_WARNING_RATE = float(os.environ.get("ATTENDANCE_WARNING_RATE", "0.8"))
 # Bearer token that lets a Prometheus scraper read /metrics (staff sessions may too).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
@@ -284,6 +287,7 @@ SPECTACULAR_SETTINGS = {
         "SessionStatusEnum": "scheduling.models.Session.Status",
         "BookingStatusEnum": "bookings.models.Booking.Status",
         "AttendanceStatusEnum": "engagement.models.Attendance.Status",
+        "RegisterCellEnum": "engagement.register.CELL_CHOICES",
     },
 }
 

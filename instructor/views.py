@@ -131,6 +131,9 @@ class SessionListView(InstructorAreaMixin, ListView):
             filter_query=query.urlencode(),
             can_create=self.request.user.is_staff
             or any(can_manage_semester(self.request.user, semester) for semester in self.semesters),
+            # The semesters listed are those the user teaches in or runs: each has a register
+            # they may open (engagement.register.register_scope).
+            can_see_reports=bool(self.semesters),
         )
         return context
 

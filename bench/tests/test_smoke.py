@@ -50,6 +50,15 @@ def test_benchmark_runs_end_to_end_at_the_smallest_scale(tmp_path):
     # Token auth, the count and the page: three statements whatever the page.
     assert {r["queries"] for r in rows} == {3}
     assert all(r["rows"] == 30 for r in rows)
+    # The reports rows: the group register (page, API, XLSX) and the dashboard, each timed.
+    assert [r["report"].split(",")[0] for r in report["reports"]] == [
+        "register page",
+        "register API",
+        "register XLSX",
+        "dashboard page",
+    ]
+    assert all(r["p50_ms"] > 0 for r in report["reports"])
+    assert "| report |" in result.stdout
     if report["database"] == "postgresql":
         throughput = report["booking_throughput"]
         assert throughput["server_errors"] == 0

@@ -196,6 +196,10 @@ MATRIX: list[tuple[str, str, Body, tuple[int, ...]]] = [
     ("GET", "/sessions/{session}/bookings/", None, (401, 403, 403, 200, 200, 200)),
     # A session's history: its instructors and staff; to anyone else it does not exist.
     ("GET", "/sessions/{session}/history/", None, (401, 404, 404, 200, 200, 200)),
+    # The attendance register: staff, the master instructor, an instructor (their own
+    # sessions' columns); to students it does not exist. Everyone reads their own record.
+    ("GET", "/semesters/{semester}/register/", None, (401, 404, 404, 200, 200, 200)),
+    ("GET", "/me/attendance/", None, (401, 200, 200, 200, 200, 200)),
     # The whole activity log is staff's.
     ("GET", "/activity/", None, (401, 403, 403, 403, 403, 200)),
     # Bookings: students their own (another's is a 404), instructors their sessions'.

@@ -1,0 +1,93 @@
+"""The semester dashboard: hand-computed figures, who sees it, the charts' markup,
+and a constant number of queries."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from reports.selectors import semester_dashboard
+
+from .test_register import grow
+from .world import build_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    return build_world()
+
+
+def test_the_figures_match_the_hand_computed_semester(world):
+    dashboard = semester_dashboard(world.semester)
+    # s4 (cancelled) is left out: s1, s3, s5 on site (3 x 20), s2 hybrid (capacity 2).
+    by_type = {
+        row.label: (row.sessions, row.capacity, row.confirmed) for row in dashboard.fill_by_type
+    }
+    assert by_type == {"On site": (3, 60, 6), "Hybrid": (1, 2, 2)}
+    assert [row.rate for row in dashboard.fill_by_type] == [1.0, 0.1]
+    assert sum(row.capacity for row in dashboard.fill_by_week) == 62
+    assert sum(row.confirmed for row in dashboard.fill_by_week) == 8
+    # Carter waits on s2, Baker on s5.
+    assert [(row["title"], row["waiting"]) for row in dashboard.waitlists] == [("s2", 1), ("s5", 1)]
+    # Seven confirmed seats of held sessions; Carter on s1, Able absent and Baker excused on s2.
+    assert dashboard.no_show == {"seats": 7, "no_shows": 3, "rate": 0.4286}
+    assert [(row["title"], row["average"], row["count"]) for row in dashboard.lowest_rated] == [
+        ("s1", 3.0, 2),
+        ("s3", 4.0, 2),
+    ]
+    assert [row["title"] for row in dashboard.highest_rated] == ["s3", "s1"]
+    assert [
+        (row["username"], row["average"], row["count"], row["sessions"])
+        for row in dashboard.ratings_by_instructor
+    ] == [("coach", 4.0, 2, 1), (world.master.username, 3.0, 2, 1)]
+    # Nine charges (eight confirmed seats and s4's), one refund, nine grants (the factory
+    # grants each charge), all this week.
+    assert [
+        (row["charged"], row["refunded"], row["granted"], row["adjusted"])
+        for row in dashboard.credits_by_week
+    ] == [(9, 1, 9, 0)]
+    assert [(row["hour"], row["sessions"], row["seats"]) for row in dashboard.busiest_hours] == [
+        (9, 2, 5),
+        (18, 2, 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("staff", 200), ("master", 200), ("coach", 404), ("outsider", 404), ("able", 404)],
+)
+def test_who_sees_the_dashboard(world, client, who, status):
+    client.force_login(getattr(world, who))
+    response = client.get(reverse("reports:dashboard", args=[world.semester.pk]))
+    assert response.status_code == status
+
+
+def test_charts_are_svg_with_a_title_a_description_and_a_table(world, client):
+    client.force_login(world.master)
+    html = client.get(reverse("reports:dashboard", args=[world.semester.pk])).content.decode()
+    charts = re.findall(r"<svg[^>]*>.*?</svg>", html, flags=re.S)
+    assert len(charts) == 4
+    for chart in charts:
+        assert 'viewBox="0 0 640 260"' in chart
+        assert "<title id=" in chart and "<desc id=" in chart
+        assert "style=" not in chart  # the Content-Security-Policy forbids inline styles
+    assert "style=" not in html
+    # The busiest-hours table carries the chart's figures for screen readers.
+    assert re.search(
+        r"<th scope=\"row\">09:00</th><td class=\"num\">2</td><td class=\"num\">5</td>", html
+    )
+
+
+@pytest.mark.parametrize(("students", "sessions"), [(0, 0), (6, 4)])
+def test_the_dashboard_costs_the_same_queries_at_any_size(
+    world, client, django_assert_num_queries, students, sessions
+):
+    grow(world, students, sessions)
+    client.force_login(world.master)
+    # session + user (2), semester (1), sessions and seats by week, type and hour (2),
+    # waitlists (1), lowest and highest rated, by instructor (3), credits (1)
+    with django_assert_num_queries(10):
+        response = client.get(reverse("reports:dashboard", args=[world.semester.pk]))
+    assert response.status_code == 200
