@@ -7,6 +7,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.tests.factories import InstructorFactory, StaffFactory, StudentFactory
 from bookings.models import Booking, CreditTransaction
 from bookings.tests.factories import BookingFactory, CreditGrantFactory
@@ -632,3 +633,10 @@ def test_the_api_keeps_the_default_zone_whatever_the_profile_says(
     student.save()
     body = session_client(student).get(f"/api/v1/sessions/{session.pk}/").json()
     assert body["date_start"].endswith("Z") or body["date_start"].endswith("+00:00")
+
+
+def test_a_zone_gone_from_tzdata_falls_back_to_the_default_rather_than_failing(client, student):
+    User.objects.filter(pk=student.pk).update(time_zone="Nowhere/Gone")
+    response = login(client, student).get(reverse("student:schedule"))
+    assert response.status_code == 200
+    assert "Times in UTC" in response.content.decode()
