@@ -1,5 +1,19 @@
+import zoneinfo
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every IANA zone this machine knows, as form choices (a callable: not frozen into
+    the migrations, and the list follows the system's tzdata)."""
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
 
 # `User.display_name` in SQL, for lists that read it in the query that selects their
 # rows; `{table}` is the alias of the user's table. Keep the two in step.
@@ -30,6 +44,10 @@ class User(AbstractUser):
         "changes to sessions I am waitlisted on", default=True
     )
     notify_credit_grants = models.BooleanField("credits added to my balance", default=True)
+    # The zone every page shows this person's times in (accounts.middleware activates it).
+    time_zone = models.CharField(
+        max_length=64, choices=time_zone_choices, default=default_time_zone
+    )
 
     class Meta:
         constraints = [

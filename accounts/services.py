@@ -16,3 +16,18 @@ def update_notification_settings(*, user: User, changes: dict[str, bool]) -> Use
     if changes:
         user.save(update_fields=list(changes))
     return user
+
+
+PROFILE_FIELDS = ("first_name", "last_name", "email", "time_zone")
+
+
+def update_profile(*, user: User, changes: dict[str, str]) -> User:
+    """Set the person's own name, email and time zone (validated by the caller's form)."""
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not profile fields: {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(user, name, value)
+    if changes:
+        user.save(update_fields=list(changes))
+    return user

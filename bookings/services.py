@@ -396,6 +396,15 @@ def refund_deadline(session: Session) -> timezone.datetime:
     return session.date_start - timedelta(hours=settings.BOOKING_CANCELLATION_HOURS)
 
 
+def cancellation_refund(booking: Booking, session: Session, now: datetime) -> int:
+    """What cancelling `booking` at `now` gives back: the full charge of a confirmed
+    booking up to `refund_deadline`, nothing later (a waitlisted one was never charged).
+    The pages say it before the student confirms; `cancel_booking` applies it."""
+    if booking.status != Booking.Status.CONFIRMED or now > refund_deadline(session):
+        return 0
+    return booking.credits_charged
+
+
 def _promote_after_refunds(
     sessions: dict[int, Session], promotable: set[int], *, skip: int | None = None
 ) -> list[Booking]:
@@ -442,9 +451,7 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
             raise Conflict("The session has already started.", code=SESSION_STARTED)
         was = booking.status
         was_confirmed = was == Booking.Status.CONFIRMED
-        refundable = (
-            was_confirmed and booking.credits_charged > 0 and now <= refund_deadline(session)
-        )
+        refundable = cancellation_refund(booking, session, now) > 0
         if was_confirmed:
             # Every balance this transaction may move, in one ascending batch.
             lock_ids = {booking.student_id} | _waitlisted_students([session.pk])

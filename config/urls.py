@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.views import home
 from notifications.views import PasswordResetRequestView
 
 from .health import healthz, readyz
@@ -28,5 +29,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/notifications/", include("notifications.urls")),
     path("reports/", include("reports.urls")),
+    path("student/", include("student.urls")),
+    # Before the instructor area's own "" (which it shadows): the role-aware landing.
+    path("", home, name="home"),
     path("", include("instructor.urls")),
 ]

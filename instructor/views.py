@@ -126,11 +126,15 @@ class SessionListView(InstructorAreaMixin, ListView):
         )
         query = self.request.GET.copy()
         query.pop("page", None)
+        can_create = self.request.user.is_staff or any(
+            can_manage_semester(self.request.user, semester) for semester in self.semesters
+        )
+        # nav_can_create too: the navigation then spends no query of its own here.
         context.update(
             filter_form=form,
             filter_query=query.urlencode(),
-            can_create=self.request.user.is_staff
-            or any(can_manage_semester(self.request.user, semester) for semester in self.semesters),
+            can_create=can_create,
+            nav_can_create=can_create,
             # The semesters listed are those the user teaches in or runs: each has a register
             # they may open (engagement.register.register_scope).
             can_see_reports=bool(self.semesters),

@@ -193,12 +193,17 @@ class Session(models.Model):
             errors["capacity"] = "Capacity must be at least 1."
         if self.semester_id:
             semester = self.semester
-            if self.date_start and timezone.localdate(self.date_start) < semester.start_date:
+            # The academy's days (settings.TIME_ZONE), whatever zone the editor's page uses.
+            academy = timezone.get_default_timezone()
+            if (
+                self.date_start
+                and timezone.localdate(self.date_start, academy) < semester.start_date
+            ):
                 errors["date_start"] = (
                     f"The session must start within semester {semester.code} "
                     f"({semester.start_date} to {semester.end_date})."
                 )
-            if self.date_end and timezone.localdate(self.date_end) > semester.end_date:
+            if self.date_end and timezone.localdate(self.date_end, academy) > semester.end_date:
                 errors["date_end"] = (
                     f"The session must end within semester {semester.code} "
                     f"({semester.start_date} to {semester.end_date})."

@@ -202,7 +202,8 @@ class SessionQuerySet(models.QuerySet):
         """SPEC §4: staff and instructors see all; students their current catalogue and bookings."""
         if user.is_staff or user.role == "instructor":
             return self
-        today = timezone.localdate()
+        # The academy's today (settings.TIME_ZONE), not the viewer's page zone.
+        today = timezone.localdate(timezone=timezone.get_default_timezone())
         in_catalogue = Q(
             semester__is_active=True, semester__start_date__lte=today, semester__end_date__gte=today
         ) & eligibility_q(user)

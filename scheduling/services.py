@@ -39,7 +39,9 @@ EDITABLE_FIELDS = (
 
 def is_qualified(instructor: User, specialization: Specialization) -> bool:
     return (
-        InstructorQualification.objects.active_on(timezone.localdate())
+        InstructorQualification.objects.active_on(
+            timezone.localdate(timezone=timezone.get_default_timezone())
+        )
         .filter(instructor=instructor, specialization=specialization)
         .exists()
     )

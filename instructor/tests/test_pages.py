@@ -181,7 +181,9 @@ def test_login_page_logs_in_and_lands_on_the_session_list(client, master):
         reverse("login"), {"username": master.username, "password": "correct-horse-battery"}
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("instructor:session-list")
+    # The role-aware landing sends an instructor on to their sessions.
+    assert response["Location"] == reverse("home")
+    assert client.get(reverse("home"))["Location"] == reverse("instructor:session-list")
 
 
 def test_login_with_a_wrong_password_shows_an_error(client, master):
@@ -348,6 +350,9 @@ def test_datetime_inputs_are_read_in_the_academys_time_zone(
     client, semester, master, settings, time_zone
 ):
     settings.TIME_ZONE = time_zone
+    # A new user's zone is the academy's (User.time_zone's default); pages read times in it.
+    master.time_zone = time_zone
+    master.save(update_fields=["time_zone"])
     login(client, master).post(reverse("instructor:session-create"), create_payload(semester))
 
     session = Session.objects.get(title="Footwork basics")
@@ -617,8 +622,9 @@ def test_detail_costs_the_same_queries_at_every_size(
 
     # 1 django session + 1 user, 1 session with its statistics and related rows,
     # 1 bookings with waitlist positions, 1 attendance statuses, 1 feedback,
-    # 1 history (activities with their users).
-    with django_assert_num_queries(7):
+    # 1 history (activities with their users), 1 navigation (may the user create
+    # sessions: an EXISTS on the semesters they master).
+    with django_assert_num_queries(8):
         response = client.get(reverse("instructor:session-detail", args=[session.pk]))
 
     assert len(response.context["roster"]) == booking_count
