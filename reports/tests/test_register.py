@@ -288,8 +288,9 @@ def test_the_register_costs_the_same_queries_at_any_size(
         assert api.get(register_url(world)).status_code == 200
     client.force_login(world.master)
     # session + user (2), semester (1), students, sessions, cells (3),
-    # the filter form's group and specialization choices (2)
-    with django_assert_num_queries(8):
+    # the filter form's group and specialization choices (2), the navigation's
+    # "New session" check (1)
+    with django_assert_num_queries(9):
         page = client.get(reverse("reports:register", args=[world.semester.pk]))
     assert page.status_code == 200
     assert page.content.decode().count("data-student=") == 3 + students
