@@ -1,9 +1,10 @@
-"""Staff admin for semesters and sessions.
+"""Staff admin for semesters, groups and sessions.
 
-Writes that carry rules (creating, editing, cancelling and deleting sessions) go
-through scheduling.services and bookings.services, so the admin enforces what
-the API and the pages enforce. Lists read their statistics from
-`Session.objects.with_stats()` for the rows of the page only.
+Writes that carry rules (creating, editing and deleting semesters, groups and
+sessions, cancelling sessions) go through scheduling.services and
+bookings.services, so the admin enforces and records what the API and the pages
+do. Lists read their statistics from `Session.objects.with_stats()` for the rows of
+the page only.
 """
 
 import csv
