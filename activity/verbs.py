@@ -48,7 +48,7 @@ MEANINGS: dict[str, str] = {
     BOOKING_CANCELLED: "A booking was cancelled; data: credits_refunded, was (the old status), "
     "cancelled_by (student, staff, instructor or session_cancelled).",
     CREDITS_GRANTED: "Staff granted credits to a student; data: amount, note.",
-    CREDITS_ADJUSTED: "Staff corrected a student's balance; data: amount, note.",
+    CREDITS_ADJUSTED: "Staff corrected a student's balance; data: amount (signed), note.",
     ATTENDANCE_RECORDED: "A student's attendance was marked for the first time; data: status.",
     ATTENDANCE_CORRECTED: "A student's attendance mark changed; data: old, new.",
     FEEDBACK_GIVEN: "A student rated a session they attended; data: rating.",
