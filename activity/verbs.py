@@ -37,9 +37,10 @@ MEANINGS: dict[str, str] = {
     SEMESTER_CREATED: "A semester was created.",
     SEMESTER_UPDATED: "A semester's fields changed; data.changes = {field: [old, new]}.",
     SEMESTER_DELETED: "A semester nothing referred to was deleted; data: code.",
-    GROUP_CREATED: "A student group was created.",
-    GROUP_UPDATED: "A student group changed; data.changes = {field: [old, new]}.",
-    GROUP_DELETED: "A student group was deleted; data: name.",
+    GROUP_CREATED: "A student group was created; data: name, semester, members (ids).",
+    GROUP_UPDATED: "A student group changed; data.changes = {field: [old, new]}, "
+    "members_added and members_removed (ids, when the members were given).",
+    GROUP_DELETED: "A student group no session referred to was deleted; data: name, semester.",
     BOOKING_CONFIRMED: "A student got a seat at booking time; data: credits_charged.",
     BOOKING_WAITLISTED: "A student joined a full session's waitlist; data: waitlist_position.",
     BOOKING_PROMOTED: "A waitlisted booking got a freed seat and was charged; "
@@ -47,7 +48,7 @@ MEANINGS: dict[str, str] = {
     BOOKING_CANCELLED: "A booking was cancelled; data: credits_refunded, was (the old status), "
     "cancelled_by (student, staff, instructor or session_cancelled).",
     CREDITS_GRANTED: "Staff granted credits to a student; data: amount, note.",
-    CREDITS_ADJUSTED: "Staff corrected a student's balance; data: amount, note.",
+    CREDITS_ADJUSTED: "Staff corrected a student's balance; data: amount (signed), note.",
     ATTENDANCE_RECORDED: "A student's attendance was marked for the first time; data: status.",
     ATTENDANCE_CORRECTED: "A student's attendance mark changed; data: old, new.",
     FEEDBACK_GIVEN: "A student rated a session they attended; data: rating.",

@@ -23,7 +23,7 @@ from config.admin_base import ReadOnlyAdmin
 from config.errors import DomainError
 
 from .models import Booking, CreditTransaction, IdempotencyKey
-from .services import MAX_GRANT, cancel_booking, grant_credits
+from .services import MAX_GRANT, adjust_credits, cancel_booking, grant_credits
 
 
 @admin.register(Booking)
@@ -87,7 +87,8 @@ class BookingAdmin(ActivityHistoryMixin, ReadOnlyAdmin):
 
 @admin.register(CreditTransaction)
 class CreditTransactionAdmin(ReadOnlyAdmin):
-    """The append-only ledger: grants are made by the users' "Grant credits" action."""
+    """The append-only ledger: grants and adjustments are made by the users' "Grant
+    credits" and "Adjust credits" actions."""
 
     list_display = ("created_at", "user", "amount", "kind", "booking_id", "note", "created_by")
     list_filter = ("kind",)
@@ -115,15 +116,31 @@ class GrantCreditsForm(forms.Form):
     note = forms.CharField(max_length=255, required=False)
 
 
-class UserCreditsAdmin(UserAdmin):
-    """The User admin with the "Grant credits" action, which writes ledger rows.
+class AdjustCreditsForm(forms.Form):
+    amount = forms.IntegerField(
+        min_value=-MAX_GRANT,
+        max_value=MAX_GRANT,
+        help_text="Signed: positive adds credits, negative takes them.",
+    )
+    note = forms.CharField(max_length=255, help_text="Why the balance is corrected.")
 
-    Credits are this app's: the action lives here and the User admin is registered
-    again with it (accounts comes first in INSTALLED_APPS, so its registration is
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise ValidationError("An adjustment of 0 credits changes nothing.")
+        return amount
+
+
+class UserCreditsAdmin(UserAdmin):
+    """The User admin with the "Grant credits" and "Adjust credits" actions, which write
+    ledger rows.
+
+    Credits are this app's: the actions live here and the User admin is registered
+    again with them (accounts comes first in INSTALLED_APPS, so its registration is
     there to replace), so that accounts imports nothing of bookings.
     """
 
-    actions = ("grant_credits_action",)
+    actions = ("grant_credits_action", "adjust_credits_action")
 
     def has_grant_permission(self, request: HttpRequest) -> bool:
         # Granting writes ledger rows: it needs the right to add them.
@@ -133,13 +150,59 @@ class UserCreditsAdmin(UserAdmin):
     def grant_credits_action(
         self, request: HttpRequest, queryset: QuerySet[User]
     ) -> TemplateResponse | None:
-        form = GrantCreditsForm(request.POST if "apply" in request.POST else None)
+        return self._move_credits(
+            request,
+            queryset,
+            form_class=GrantCreditsForm,
+            service=grant_credits,
+            action="grant_credits_action",
+            title="Grant credits",
+            intro="Each grant writes a ledger row; credits are granted to students only.",
+            refused="Not granted to",
+            done="Granted {amount} credit(s) to {count} student(s).",
+        )
+
+    @admin.action(
+        description="Adjust credits of selected students (signed correction)",
+        permissions=["grant"],
+    )
+    def adjust_credits_action(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> TemplateResponse | None:
+        return self._move_credits(
+            request,
+            queryset,
+            form_class=AdjustCreditsForm,
+            service=adjust_credits,
+            action="adjust_credits_action",
+            title="Adjust credits",
+            intro="Each adjustment writes an adjustment ledger row with its note; a debit "
+            "that would take a balance below zero is refused for that student.",
+            refused="Not adjusted for",
+            done="Adjusted {count} student(s) by {amount} credit(s).",
+        )
+
+    def _move_credits(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[User],
+        *,
+        form_class: type[forms.Form],
+        service: Any,
+        action: str,
+        title: str,
+        intro: str,
+        refused: str,
+        done: str,
+    ) -> TemplateResponse | None:
+        """Ask for the amount and note, then call the service once per selected user."""
+        form = form_class(request.POST if "apply" in request.POST else None)
         if form.is_valid():
-            granted = 0
-            refused: dict[str, list[str]] = defaultdict(list)
+            moved = 0
+            refusals: dict[str, list[str]] = defaultdict(list)
             for user in queryset.order_by("pk"):
                 try:
-                    grant_credits(
+                    service(
                         student=user,
                         amount=form.cleaned_data["amount"],
                         note=form.cleaned_data["note"],
@@ -147,28 +210,28 @@ class UserCreditsAdmin(UserAdmin):
                     )
                 except ValidationError as error:
                     for message in error.messages:
-                        refused[message].append(user.username)
+                        refusals[message].append(user.username)
                 except DomainError as error:
-                    refused[error.message].append(user.username)
+                    refusals[error.message].append(user.username)
                 else:
-                    granted += 1
-            for message, usernames in refused.items():
+                    moved += 1
+            for message, usernames in refusals.items():
                 self.message_user(
                     request,
-                    f"Not granted to {len(usernames)} user(s) ({', '.join(usernames[:10])}): "
-                    f"{message}",
+                    f"{refused} {len(usernames)} user(s) ({', '.join(usernames[:10])}): {message}",
                     messages.ERROR,
                 )
-            if granted:
+            if moved:
                 self.message_user(
                     request,
-                    f"Granted {form.cleaned_data['amount']} credit(s) to {granted} student(s).",
+                    done.format(amount=form.cleaned_data["amount"], count=moved),
                     messages.SUCCESS,
                 )
             return None
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
-            "title": "Grant credits",
+            "title": title,
+            "intro": intro,
             "opts": self.opts,
             "form": form,
             # A preview: "select all" may have chosen thousands of users.
@@ -177,7 +240,7 @@ class UserCreditsAdmin(UserAdmin):
             "more": max(count - PREVIEW, 0),
             "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "action": "grant_credits_action",
+            "action": action,
             "select_across": request.POST.get("select_across", "0"),
         }
         return TemplateResponse(request, "admin/accounts/user/grant_credits.html", context)

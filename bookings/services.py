@@ -8,7 +8,7 @@ are not blocked). Balances move only by conditional `F()` updates, each paired
 with a ledger row in the same transaction.
 
 Promotion: whenever a seat frees up, capacity grows, or credits reach a student
-who sits on a waitlist (a grant or a refund), the waitlists concerned are
+who sits on a waitlist (a grant, a positive adjustment or a refund), the waitlists concerned are
 promoted in the same transaction. So a waitlisted student who can pay never
 waits while a seat is free (`bookings.integrity` checks exactly that).
 """
@@ -566,6 +566,41 @@ def cancel_session(*, session: Session, by: User) -> SessionCancellationResult:
     )
 
 
+def _check_credit_change(
+    *, student: User, amount: int, note: str, signed: bool, meaning: str
+) -> dict[str, str]:
+    """The field errors of a grant or (`signed`) an adjustment: a student, an amount of
+    1 to MAX_GRANT credits (either sign for an adjustment), a note that fits the ledger."""
+    errors = {}
+    if not student.is_student:
+        errors["student"] = "Credits are granted to students only."
+    size = abs(amount) if signed and isinstance(amount, int) else amount
+    if not isinstance(amount, int) or not 1 <= size <= MAX_GRANT:
+        errors["amount"] = meaning
+    if len(note) > NOTE_MAX_LENGTH:
+        errors["note"] = f"A note has at most {NOTE_MAX_LENGTH} characters."
+    return errors
+
+
+def _add_credits(
+    *, student: User, amount: int, kind: str, note: str, by: User
+) -> tuple[CreditTransaction, list[Booking]]:
+    """Credit a student with a ledger row and promote the waitlists the credits now pay for.
+
+    The grant's path, shared by positive adjustments. Precondition: inside
+    service_transaction(); the student's promotable sessions are locked here first,
+    then the users concerned, in the protocol's order.
+    """
+    sessions = _lock_sessions(_promotable_sessions_of([student.pk], timezone.now()))
+    _lock_users({student.pk} | _waitlisted_students(sessions))
+    promotable = _promotable_sessions_locked([student.pk], sessions)
+    _credit(student.pk, amount)
+    entry = CreditTransaction.objects.create(
+        user=student, amount=amount, kind=kind, note=note, created_by=by
+    )
+    return entry, _promote_after_refunds(sessions, promotable)
+
+
 @_retry_if_promotable_set_grew
 def grant_credits(*, student: User, amount: int, note: str = "", by: User) -> CreditTransaction:
     """Add credits to a student's balance with a ledger row (staff only).
@@ -575,24 +610,19 @@ def grant_credits(*, student: User, amount: int, note: str = "", by: User) -> Cr
     """
     if not by.is_staff:
         raise PermissionDenied("Only staff may grant credits.")
-    errors = {}
-    if not student.is_student:
-        errors["student"] = "Credits are granted to students only."
-    if not isinstance(amount, int) or not 1 <= amount <= MAX_GRANT:
-        errors["amount"] = f"A grant is between 1 and {MAX_GRANT} credits."
-    if len(note) > NOTE_MAX_LENGTH:
-        errors["note"] = f"A note has at most {NOTE_MAX_LENGTH} characters."
+    errors = _check_credit_change(
+        student=student,
+        amount=amount,
+        note=note,
+        signed=False,
+        meaning=f"A grant is between 1 and {MAX_GRANT} credits.",
+    )
     if errors:
         raise ValidationError(errors)
     with service_transaction():
-        sessions = _lock_sessions(_promotable_sessions_of([student.pk], timezone.now()))
-        _lock_users({student.pk} | _waitlisted_students(sessions))
-        promotable = _promotable_sessions_locked([student.pk], sessions)
-        _credit(student.pk, amount)
-        entry = CreditTransaction.objects.create(
-            user=student, amount=amount, kind=CreditTransaction.Kind.GRANT, note=note, created_by=by
+        entry, promoted = _add_credits(
+            student=student, amount=amount, kind=CreditTransaction.Kind.GRANT, note=note, by=by
         )
-        promoted = _promote_after_refunds(sessions, promotable)
         granted = build(
             actor=by,
             verb=verbs.CREDITS_GRANTED,
@@ -602,4 +632,56 @@ def grant_credits(*, student: User, amount: int, note: str = "", by: User) -> Cr
             note=note,
         )
         record_many([granted, *promotion_activities(promoted)])
+    return entry
+
+
+@_retry_if_promotable_set_grew
+def adjust_credits(*, student: User, amount: int, note: str, by: User) -> CreditTransaction:
+    """Correct a student's balance by a signed amount, with an `adjustment` ledger row
+    (staff only). The note says why; it is required.
+
+    A debit never takes the balance below zero: it is one conditional F() update,
+    refused with `insufficient_credits` when the balance does not cover it (no other
+    row needs a lock: a lower balance promotes nobody). A credit takes the grant's
+    path (`_add_credits`), promoting the waitlists it now pays for.
+    """
+    if not by.is_staff:
+        raise PermissionDenied("Only staff may adjust credits.")
+    errors = _check_credit_change(
+        student=student,
+        amount=amount,
+        note=note,
+        signed=True,
+        meaning=f"An adjustment is between -{MAX_GRANT} and {MAX_GRANT} credits, not 0.",
+    )
+    if not note.strip():
+        errors.setdefault("note", "Say why the balance is corrected.")
+    if errors:
+        raise ValidationError(errors)
+    kind = CreditTransaction.Kind.ADJUSTMENT
+    with service_transaction():
+        promoted: list[Booking] = []
+        if amount > 0:
+            entry, promoted = _add_credits(
+                student=student, amount=amount, kind=kind, note=note, by=by
+            )
+        else:
+            if not _debit(student.pk, -amount):
+                raise Conflict(
+                    f"Taking {-amount} credits would leave {student.display_name} "
+                    "with a negative balance.",
+                    code=INSUFFICIENT_CREDITS,
+                )
+            entry = CreditTransaction.objects.create(
+                user=student, amount=amount, kind=kind, note=note, created_by=by
+            )
+        adjusted = build(
+            actor=by,
+            verb=verbs.CREDITS_ADJUSTED,
+            target=entry,
+            student_id=student.pk,
+            amount=amount,
+            note=note,
+        )
+        record_many([adjusted, *promotion_activities(promoted)])
     return entry

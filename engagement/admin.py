@@ -14,12 +14,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest
 
-from config.admin_base import ReadOnlyAdmin, ServiceSaveMixin, copy_saved
+from config.admin_base import ReadOnlyAdmin, ServiceDeleteMixin, ServiceSaveMixin, copy_saved
 from config.errors import DomainError
 from scheduling.models import Session
 
 from .models import Attendance, Feedback, Project, ProjectSession
-from .services import project_create, project_update
+from .services import project_create, project_delete, project_update
 
 
 @admin.register(Attendance)
@@ -61,7 +61,7 @@ class ProjectAdminForm(forms.ModelForm):
 
 
 @admin.register(Project)
-class ProjectAdmin(ServiceSaveMixin, admin.ModelAdmin):
+class ProjectAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
     form = ProjectAdminForm
     list_display = ("title", "semester", "session_count")
     list_filter = ("semester",)
@@ -111,6 +111,14 @@ class ProjectAdmin(ServiceSaveMixin, admin.ModelAdmin):
         # The sessions were stored by the service; form.save_m2m() would bypass it.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+    def blocking_of(self, obj: Project) -> dict[str, int]:
+        # Nothing PROTECTs a project: its session links go with it.
+        return {}
+
+    def delete_through_service(self, request: HttpRequest, obj: Project) -> None:
+        # Through the service, so that the deletion is recorded like the API's.
+        project_delete(project=obj, by=request.user)
 
 
 @admin.register(ProjectSession)

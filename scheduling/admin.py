@@ -1,9 +1,10 @@
-"""Staff admin for semesters and sessions.
+"""Staff admin for semesters, groups and sessions.
 
-Writes that carry rules (creating, editing, cancelling and deleting sessions) go
-through scheduling.services and bookings.services, so the admin enforces what
-the API and the pages enforce. Lists read their statistics from
-`Session.objects.with_stats()` for the rows of the page only.
+Writes that carry rules (creating, editing and deleting semesters, groups and
+sessions, cancelling sessions) go through scheduling.services and
+bookings.services, so the admin enforces and records what the API and the pages
+do. Lists read their statistics from `Session.objects.with_stats()` for the rows of
+the page only.
 """
 
 import csv
@@ -30,8 +31,13 @@ from .models import Group, InstructorQualification, Semester, Session, Specializ
 from .querysets import SESSION_STATISTICS
 from .services import (
     EDITABLE_FIELDS,
+    GROUP_FIELDS,
     SEMESTER_FIELDS,
     blocking_relations,
+    group_blocking_relations,
+    group_create,
+    group_delete,
+    group_update,
     semester_blocking_relations,
     semester_create,
     semester_delete,
@@ -153,7 +159,7 @@ class SemesterAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(Group)
-class GroupAdmin(admin.ModelAdmin):
+class GroupAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
     list_display = ("name", "semester")
     list_filter = ("semester",)
     list_select_related = ("semester",)
@@ -163,6 +169,41 @@ class GroupAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Group | None = None) -> Any:
         # Sessions refer to their group within one semester; moving it would break that.
         return ("semester",) if obj else ()
+
+    def save_model(self, request: HttpRequest, obj: Group, form: ModelForm, change: bool) -> None:
+        # The members are saved here by the service, not by the form's save_m2m()
+        # (see save_related), so that the activity names who joined and who left.
+        try:
+            if change:
+                changes = {
+                    name: getattr(obj, name) for name in form.changed_data if name in GROUP_FIELDS
+                }
+                if "members" in form.changed_data:
+                    changes["members"] = form.cleaned_data["members"]
+                group_update(group=obj, by=request.user, **changes)
+            else:
+                group = group_create(
+                    by=request.user,
+                    name=obj.name,
+                    semester=obj.semester,
+                    members=form.cleaned_data.get("members", ()),
+                )
+                copy_saved(group, obj)
+        except (DomainError, ValidationError) as error:
+            raise self.refusal(error) from error
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
+    ) -> None:
+        # Not form.save_m2m(): save_model's service has written the members.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def blocking_of(self, obj: Group) -> dict[str, int]:
+        return group_blocking_relations(obj)
+
+    def delete_through_service(self, request: HttpRequest, obj: Group) -> None:
+        group_delete(group=obj, by=request.user)
 
 
 class SessionBookingInline(admin.TabularInline):

@@ -1,7 +1,9 @@
 """Writes on semesters' sessions. Every surface (API, pages, admin) calls these."""
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, OuterRef, ProtectedError, Subquery
 from django.db.models.functions import Coalesce
@@ -17,7 +19,7 @@ from config.errors import PROTECTED, Conflict, PermissionDenied
 
 from .access import check_can_manage, lock_session
 from .errors import NOT_EDITABLE, NOT_QUALIFIED, SESSION_CANCELLED, SessionProtected
-from .models import InstructorQualification, Semester, Session, Specialization
+from .models import Group, InstructorQualification, Semester, Session, Specialization
 
 # The fields a session update may change; the semester is fixed once created.
 EDITABLE_FIELDS = (
@@ -292,6 +294,128 @@ def semester_delete(*, semester: Semester, by: User) -> None:
         listed = ", ".join(f"{count} {name}" for name, count in blocking.items() if count)
         raise Conflict(
             f"The semester cannot be deleted: it is referenced by {listed}.",
+            code=PROTECTED,
+            blocking=blocking,
+        )
+
+
+# A group's fields a service may set; the semester only at creation.
+GROUP_FIELDS = ("name", "semester")
+
+
+def check_members(members: list[User]) -> None:
+    """Groups are classes of students: any other member is a 400 naming `members`."""
+    others = sorted(member.pk for member in members if not member.is_student)
+    if others:
+        raise ValidationError(
+            {"members": f"Only students can be group members; not: {', '.join(map(str, others))}."}
+        )
+
+
+def validate_group(group: Group) -> None:
+    # The semester arrives resolved (no existence query); the constraints check the
+    # name's uniqueness within the semester, as the database will.
+    group.clean_fields(exclude=["semester"])
+    group.validate_constraints()
+
+
+def group_create(*, by: User, name: str, semester: Semester, members: Iterable[User] = ()) -> Group:
+    check_staff(by, "create groups")
+    members = list(members)
+    check_members(members)
+    group = Group(name=name, semester=semester)
+    validate_group(group)
+    with service_transaction():
+        group.save()
+        if members:
+            group.members.add(*members)
+        record(
+            actor=by,
+            verb=verbs.GROUP_CREATED,
+            target=group,
+            name=group.name,
+            semester=group.semester_id,
+            members=sorted(member.pk for member in members),
+        )
+    return group
+
+
+def group_update(*, group: Group, by: User, **changes: Any) -> Group:
+    """Rename a group or change its members (`members`: the whole new list).
+
+    The group row is locked and read first: concurrent edits of its members then
+    run one after the other, so each names exactly who it added and removed; and
+    the old name comes from the row, not from an instance a form already changed.
+    """
+    check_staff(by, "edit groups")
+    unknown = set(changes) - {*GROUP_FIELDS, "members"}
+    if unknown:
+        raise TypeError(f"Unknown group fields: {sorted(unknown)}")
+    members = changes.pop("members", None)
+    if members is not None:
+        members = list(members)
+        check_members(members)
+    for name, value in changes.items():
+        setattr(group, name, value)
+    with service_transaction():
+        try:
+            locked = (
+                Group.objects.select_for_update().values("name", "semester_id").get(pk=group.pk)
+            )
+        except Group.DoesNotExist:
+            # Deleted while this edit waited for its lock: a state, not a crash.
+            raise Conflict("The group no longer exists.") from None
+        if group.semester_id != locked["semester_id"]:
+            raise ValidationError({"semester": "A group's semester cannot change."})
+        validate_group(group)
+        changed = diff({"name": locked["name"]}, {"name": group.name})
+        if changed:
+            group.save(update_fields=["name"])
+        data: dict[str, Any] = {"changes": changed}
+        if members is not None:
+            current = set(group.members.values_list("pk", flat=True))
+            wanted = {member.pk for member in members}
+            added, removed = sorted(wanted - current), sorted(current - wanted)
+            if removed:
+                group.members.remove(*removed)
+            if added:
+                group.members.add(*added)
+            data.update(members_added=added, members_removed=removed)
+        if changed or data.get("members_added") or data.get("members_removed"):
+            record(actor=by, verb=verbs.GROUP_UPDATED, target=group, **data)
+    return group
+
+
+def group_blocking_relations(group: Group) -> dict[str, int]:
+    """Count the rows that PROTECT the group (its sessions), in one query."""
+    return count_referencing_rows(group, protecting_relations(Group))
+
+
+def group_delete(*, group: Group, by: User) -> None:
+    """Delete a group no session refers to; otherwise a `protected` Conflict with counts.
+
+    As `semester_delete`: PROTECT is the backstop for a session that commits between
+    the count and the delete. The members go with the group (the membership rows only).
+    """
+    check_staff(by, "delete groups")
+    with service_transaction():
+        blocking = group_blocking_relations(group)
+        try:
+            if not any(blocking.values()):
+                record(
+                    actor=by,
+                    verb=verbs.GROUP_DELETED,
+                    target=group,
+                    name=group.name,
+                    semester=group.semester_id,
+                )
+                group.delete()
+                return
+        except ProtectedError:
+            blocking = group_blocking_relations(group)
+        listed = ", ".join(f"{count} {name}" for name, count in blocking.items() if count)
+        raise Conflict(
+            f"The group cannot be deleted: it is referenced by {listed}.",
             code=PROTECTED,
             blocking=blocking,
         )

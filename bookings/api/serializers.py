@@ -92,3 +92,10 @@ class CreditGrantSerializer(serializers.Serializer):
     student = StrictPrimaryKeyRelatedField(queryset=User.objects.all())
     amount = StrictIntegerField()
     note = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class CreditAdjustmentSerializer(serializers.Serializer):
+    # The sign, the bounds and who may be adjusted are adjust_credits' rules; it answers 400.
+    student = StrictPrimaryKeyRelatedField(queryset=User.objects.all())
+    amount = StrictIntegerField(help_text="Signed: positive adds credits, negative takes them.")
+    note = StrictCharField(max_length=255, help_text="Why the balance is corrected.")

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from bookings.idempotency import IDEMPOTENCY_PARAMETERS, IDEMPOTENCY_RESPONSES, idempotent
 from bookings.models import Booking, CreditTransaction
 from bookings.selectors import credit_transactions_visible_to
-from bookings.services import book_session, cancel_booking, grant_credits
+from bookings.services import adjust_credits, book_session, cancel_booking, grant_credits
 from config.filters import IdFilter
 from config.spectacular import error_responses
 
@@ -24,6 +24,7 @@ from .serializers import (
     BookingCancellationSerializer,
     BookingCreateSerializer,
     BookingSerializer,
+    CreditAdjustmentSerializer,
     CreditGrantSerializer,
     CreditTransactionSerializer,
 )
@@ -157,4 +158,24 @@ class CreditTransactionViewSet(viewsets.ReadOnlyModelViewSet):
         given = CreditGrantSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         entry = grant_credits(by=request.user, **given.validated_data)
+        return Response(CreditTransactionSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=CreditAdjustmentSerializer,
+        parameters=IDEMPOTENCY_PARAMETERS,
+        responses={
+            201: CreditTransactionSerializer,
+            **error_responses(403),
+            **IDEMPOTENCY_RESPONSES,
+        },
+        description="Staff: correct a student's balance by a signed amount (an `adjustment` "
+        "ledger row, with a note saying why). A debit the balance does not cover is 409 "
+        "`insufficient_credits`; a credit promotes the waitlisted bookings it now pays for.",
+    )
+    @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated, IsAdminUser])
+    @idempotent
+    def adjust(self, request: Request) -> Response:
+        given = CreditAdjustmentSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        entry = adjust_credits(by=request.user, **given.validated_data)
         return Response(CreditTransactionSerializer(entry).data, status=status.HTTP_201_CREATED)

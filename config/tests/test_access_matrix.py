@@ -211,6 +211,7 @@ MATRIX: list[tuple[str, str, Body, tuple[int, ...]]] = [
     ("GET", "/credits/", None, (401, 200, 200, 200, 200, 200)),
     ("GET", "/credits/{credit}/", None, (401, 200, 404, 404, 404, 200)),
     ("POST", "/credits/grant/", lambda w, r: {"student": w.student.pk, "amount": 3}, (401, 403, 403, 403, 403, 201)),  # noqa: E501
+    ("POST", "/credits/adjust/", lambda w, r: {"student": w.student.pk, "amount": -3, "note": "Fix"}, (401, 403, 403, 403, 403, 201)),  # noqa: E501
     # Attendance: the instructors' record, closed to students altogether.
     ("GET", "/attendance/", None, (401, 403, 403, 200, 200, 200)),
     ("POST", "/attendance/", lambda w, r: {"session": w.past_session.pk, "student": w.student.pk, "status": "late"}, (401, 403, 403, 201, 201, 201)),  # noqa: E501

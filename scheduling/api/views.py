@@ -24,6 +24,9 @@ from scheduling.filters import GroupFilter, SessionFilter, SessionFilterBackend
 from scheduling.models import Group, Semester, Session, Specialization
 from scheduling.querysets import SESSION_STATISTICS, SessionQuerySet
 from scheduling.services import (
+    group_create,
+    group_delete,
+    group_update,
     semester_create,
     semester_delete,
     semester_update,
@@ -83,6 +86,8 @@ class ManagesSessions(BasePermission):
 
 
 CATALOGUE_WRITE_ERRORS = error_responses(400, 403)
+# A group edit locks the group's row: busy (503), or gone meanwhile (409).
+GROUP_UPDATE_ERRORS = error_responses(400, 403, 409, 503)
 
 
 @extend_schema_view(
@@ -126,10 +131,24 @@ class SemesterViewSet(viewsets.ModelViewSet):
 
 @extend_schema_view(
     list=extend_schema(responses={200: GroupSerializer(many=True), **error_responses(400)}),
-    create=extend_schema(responses={201: GroupSerializer, **CATALOGUE_WRITE_ERRORS}),
-    update=extend_schema(responses={200: GroupSerializer, **CATALOGUE_WRITE_ERRORS}),
-    partial_update=extend_schema(responses={200: GroupSerializer, **CATALOGUE_WRITE_ERRORS}),
-    destroy=extend_schema(responses={204: None, **error_responses(403), **PROTECTED_409}),
+    create=extend_schema(
+        description="Staff. Members are students (400 `members` otherwise).",
+        responses={201: GroupSerializer, **CATALOGUE_WRITE_ERRORS},
+    ),
+    update=extend_schema(
+        description="Staff. `members` replaces the whole list; the semester cannot change "
+        "(400 `semester`).",
+        responses={200: GroupSerializer, **GROUP_UPDATE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        description="As PUT, for the fields sent.",
+        responses={200: GroupSerializer, **GROUP_UPDATE_ERRORS},
+    ),
+    destroy=extend_schema(
+        description="Staff. Refused with 409 `protected` while sessions refer to the group, "
+        "with their count in `blocking`.",
+        responses={204: None, **error_responses(403), **PROTECTED_409},
+    ),
 )
 class GroupViewSet(viewsets.ModelViewSet):
     # One query for the members of the whole page, not one per group.
@@ -138,6 +157,18 @@ class GroupViewSet(viewsets.ModelViewSet):
     permission_classes = [StaffWritesOrReadOnly]
     filter_backends = [DjangoFilterBackend]
     filterset_class = GroupFilter
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = group_create(by=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        # The semester is fixed once created: sent unchanged it is accepted, changed a 400.
+        serializer.instance = group_update(
+            group=serializer.instance, by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Group) -> None:
+        group_delete(group=instance, by=self.request.user)
 
 
 SESSION_WRITE_ERRORS = error_responses(400, 403, 503)
