@@ -1,0 +1,123 @@
+"""Conditional GETs for the API lists: `ETag`, `Last-Modified` and 304 before rendering.
+
+A list's validator comes from one aggregate statement over the filtered rows:
+the newest `updated_at`, the row count, and the newest activity id of the whole
+log. The activity id is there because a list shows more than its rows' own
+columns (a session's statistics, a booking's waitlist position) and because a
+row can leave a list without changing: every service records an activity
+(issue 11), so any change anywhere gives every list a new tag. That costs a few
+needless 200s and never a wrong 304. The tag also covers the caller, the full
+query string (page, filters) and the negotiated media type.
+
+`Last-Modified` is the newest `updated_at` among the rows, the value to pass as
+the next `updated_since`. `If-Modified-Since` alone is not honoured (a removed
+row moves no timestamp): clients revalidate with `If-None-Match`.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Max, QuerySet, Subquery
+from django.utils.cache import parse_etags
+from django.utils.http import http_date
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from activity.models import Activity
+
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The `ETag` of an earlier answer to the same URL: 304 with no body while "
+    "the list is unchanged.",
+)
+
+NOT_MODIFIED = {
+    304: OpenApiResponse(
+        description="Not modified: the `ETag` sent in `If-None-Match` is still current."
+    )
+}
+
+LIST_VALIDATOR_DESCRIPTION = (
+    " Incremental sync: `updated_since` (ISO 8601, inclusive) keeps the rows changed at or "
+    "after it; answers carry `ETag` and `Last-Modified` (the newest `updated_at` shown), and "
+    "`If-None-Match` with the last `ETag` gets a 304 while nothing changed (README, Sync recipe)."
+)
+
+
+@dataclass(frozen=True)
+class ListValidator:
+    etag: str
+    last_modified: datetime | None
+    rows: int
+
+    def apply(self, response: Response) -> Response:
+        response["ETag"] = self.etag
+        if self.last_modified is not None:
+            response["Last-Modified"] = http_date(self.last_modified.timestamp())
+        return response
+
+
+def list_validator(
+    queryset: QuerySet, request: Request, *, timestamp: str = "updated_at"
+) -> ListValidator:
+    """The list's validator, in one aggregate statement over the filtered rows."""
+    newest_activity = Activity.objects.order_by("-id").values("id")[:1]
+    figures = queryset.order_by().aggregate(
+        latest=Max(timestamp),
+        rows=Count("pk"),
+        # An uncorrelated scalar subquery: evaluated once, one probe of the primary key.
+        watermark=Max(Subquery(newest_activity)),
+    )
+    parts = [
+        str(request.user.pk),
+        request.get_full_path(),
+        str(getattr(request, "accepted_media_type", "")),
+        figures["latest"].isoformat() if figures["latest"] else "-",
+        str(figures["rows"]),
+        str(figures["watermark"]),
+    ]
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+    # Weak: the same rows, not necessarily the same bytes (compression, key order).
+    return ListValidator(
+        etag=f'W/"{digest}"', last_modified=figures["latest"], rows=figures["rows"]
+    )
+
+
+def is_fresh(request: Request, validator: ListValidator) -> bool:
+    """If-None-Match names the validator's tag (weak comparison, as RFC 9110 asks for GET)."""
+    given = request.headers.get("If-None-Match")
+    if not given:
+        return False
+    tags = parse_etags(given)
+    if "*" in tags:
+        return True
+    bare = validator.etag.removeprefix("W/")
+    return any(tag.removeprefix("W/") == bare for tag in tags)
+
+
+def conditional_list(
+    view: Any,
+    request: Request,
+    queryset: QuerySet,
+    *,
+    rows: QuerySet | None = None,
+    timestamp: str = "updated_at",
+) -> Response:
+    """A list view's answer: 304 when the client's tag is current (nothing rendered), else
+    the page, both with the validator's headers. `queryset` is the filtered list; `rows`
+    the same list in the form the page reads (named tuples for sessions), if different."""
+    validator = list_validator(queryset, request, timestamp=timestamp)
+    if is_fresh(request, validator):
+        return validator.apply(Response(status=304))
+    rows = queryset.all() if rows is None else rows
+    # The page-number paginator reads it instead of counting the rows again.
+    rows.known_count = validator.rows
+    page = view.paginate_queryset(rows)
+    response = view.get_paginated_response(view.get_serializer(page, many=True).data)
+    return validator.apply(response)
