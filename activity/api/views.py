@@ -49,4 +49,4 @@ class ActivityListView(generics.ListAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         activities = self.filter_queryset(self.get_queryset())
-        return conditional_list(self, request, activities, timestamp="created_at")
+        return conditional_list(self, request, activities, timestamp="created_at", append_only=True)
