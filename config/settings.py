@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "instructor",
     "notifications",
+    "calendars",
 ]
 
 MIDDLEWARE = [

@@ -27,5 +27,6 @@ urlpatterns = [
     path("accounts/password_reset/", PasswordResetRequestView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/notifications/", include("notifications.urls")),
+    path("calendar/", include("calendars.urls")),
     path("", include("instructor.urls")),
 ]
