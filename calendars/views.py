@@ -3,8 +3,10 @@
 import hashlib
 from datetime import datetime
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views import View
@@ -12,6 +14,7 @@ from django.views import View
 from .ics import calendar_of, changed_at
 from .models import CalendarToken
 from .selectors import downloadable_session, feed_sessions
+from .services import calendar_token_rotate
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
@@ -67,3 +70,14 @@ class SessionIcsView(LoginRequiredMixin, View):
         response = ics_response(request, body, changed_at(session))
         response["Content-Disposition"] = f'attachment; filename="session-{session.pk}.ics"'
         return response
+
+
+class CalendarRotatePageView(LoginRequiredMixin, View):
+    """The pages' "New address" button: the same service as POST /api/v1/me/calendar/rotate/."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        calendar_token_rotate(user=request.user)
+        messages.success(request, "Your calendar has a new address; the old one no longer works.")
+        return redirect("instructor:session-list")

@@ -25,6 +25,7 @@ from activity.selectors import session_history
 from bookings.models import Booking
 from bookings.services import cancel_session
 from bookings.services import session_update as update_session
+from calendars.services import calendar_feed_url, calendar_token_for
 from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 from engagement.models import Attendance, Feedback
@@ -131,6 +132,7 @@ class SessionListView(InstructorAreaMixin, ListView):
             filter_query=query.urlencode(),
             can_create=self.request.user.is_staff
             or any(can_manage_semester(self.request.user, semester) for semester in self.semesters),
+            calendar_url=calendar_feed_url(calendar_token_for(user=self.request.user)),
         )
         return context
 

@@ -259,3 +259,30 @@ def test_the_token_lives_in_its_own_table():
     token = calendar_token_for(user=student)
     assert CalendarToken.objects.get(user=student) == token
     assert calendar_token_for(user=student) == token
+
+
+def test_the_instructor_pages_show_the_address_with_a_copy_button(client):
+    instructor = InstructorFactory()
+    session = SessionFactory(instructor=instructor)
+    client.force_login(instructor)
+
+    page = client.get(reverse("instructor:session-list")).content.decode()
+
+    url = f"webcal://127.0.0.1:8000/calendar/{instructor.calendar_token.key}.ics"
+    assert f'value="{url}"' in page
+    assert 'data-copy-target="calendar-url"' in page
+    # The copy button's code is a static file: the CSP allows no inline script.
+    assert '<script src="/static/js/calendar_copy.js"></script>' in page
+    assert "<script>" not in page
+    detail = client.get(reverse("instructor:session-detail", args=[session.pk]))
+    assert reverse("calendar:session-ics", args=[session.pk]) in detail.content.decode()
+
+    response = client.post(reverse("calendar:rotate"))
+
+    assert response.status_code == 302
+    assert client.get(url.removeprefix("webcal://127.0.0.1:8000")).status_code == 404
+    instructor.calendar_token.refresh_from_db()
+    assert (
+        instructor.calendar_token.key
+        in client.get(reverse("instructor:session-list")).content.decode()
+    )
