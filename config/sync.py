@@ -38,6 +38,23 @@ IF_NONE_MATCH = OpenApiParameter(
     "the list is unchanged.",
 )
 
+# Response headers (OpenApiParameter with `response=`: documented on those answers).
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="A weak validator of this list for this caller and query string.",
+    response=[200, 304],
+)
+LAST_MODIFIED = OpenApiParameter(
+    "Last-Modified",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The newest `updated_at` among the rows (HTTP date): the next `updated_since`.",
+    response=[200, 304],
+)
+SYNC_PARAMETERS = [IF_NONE_MATCH, ETAG, LAST_MODIFIED]
+
 NOT_MODIFIED = {
     304: OpenApiResponse(
         description="Not modified: the `ETag` sent in `If-None-Match` is still current."

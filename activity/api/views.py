@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from activity.models import Activity
 from config.spectacular import error_responses
-from config.sync import IF_NONE_MATCH, NOT_MODIFIED, conditional_list
+from config.sync import NOT_MODIFIED, SYNC_PARAMETERS, conditional_list
 
 from .filters import ActivityFilter
 from .pagination import ActivityCursorPagination
@@ -40,7 +40,7 @@ class ActivityListView(generics.ListAPIView):
         "groups and projects leave a `*.deleted` activity: a syncing client reads them with "
         "`?verb=session.deleted&since=` (README, Sync recipe). Answers carry `ETag` and "
         "`Last-Modified`; `If-None-Match` with the last `ETag` gets a 304 while nothing changed.",
-        parameters=[IF_NONE_MATCH],
+        parameters=SYNC_PARAMETERS,
         responses={
             200: ActivitySerializer(many=True),
             **NOT_MODIFIED,

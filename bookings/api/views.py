@@ -19,7 +19,7 @@ from bookings.selectors import credit_transactions_visible_to
 from bookings.services import book_session, cancel_booking, grant_credits
 from config.filters import IdFilter, UpdatedSinceFilter
 from config.spectacular import error_responses
-from config.sync import IF_NONE_MATCH, LIST_VALIDATOR_DESCRIPTION, NOT_MODIFIED, conditional_list
+from config.sync import LIST_VALIDATOR_DESCRIPTION, NOT_MODIFIED, SYNC_PARAMETERS, conditional_list
 
 from .serializers import (
     BookingCancellationSerializer,
@@ -56,7 +56,7 @@ BOOKING_WRITE_ERRORS = {**error_responses(400, 403), **IDEMPOTENCY_RESPONSES}
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=[IF_NONE_MATCH],
+        parameters=SYNC_PARAMETERS,
         responses={200: BookingSerializer(many=True), **NOT_MODIFIED, **error_responses(400)},
         description="Bookings the caller may see: students their own, instructors those of "
         "the sessions they teach or manage, staff all." + LIST_VALIDATOR_DESCRIPTION,

@@ -18,7 +18,7 @@ from bookings.models import Booking
 from bookings.services import cancel_session, session_update
 from config.errors import PermissionDenied
 from config.spectacular import PROTECTED_409, error_responses
-from config.sync import IF_NONE_MATCH, LIST_VALIDATOR_DESCRIPTION, NOT_MODIFIED, conditional_list
+from config.sync import LIST_VALIDATOR_DESCRIPTION, NOT_MODIFIED, SYNC_PARAMETERS, conditional_list
 from scheduling.access import can_view_roster
 from scheduling.filters import GroupFilter, SessionFilter, SessionFilterBackend
 from scheduling.models import Group, Semester, Session, Specialization
@@ -127,7 +127,7 @@ SESSION_WRITE_ERRORS = error_responses(400, 403, 503)
         + LIST_VALIDATOR_DESCRIPTION
         + " `updated_since` reads the session's own `updated_at`: statistics move with "
         "bookings (sync those through `/bookings/?updated_since=`).",
-        parameters=[IF_NONE_MATCH],
+        parameters=SYNC_PARAMETERS,
         responses={200: SessionSerializer(many=True), **NOT_MODIFIED, **error_responses(400)},
     ),
     retrieve=extend_schema(
