@@ -20,11 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.paginator import InvalidPage
 from django.db.models import Count, Max, QuerySet, Subquery
 from django.utils.cache import parse_etags
 from django.utils.http import http_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -131,6 +134,27 @@ def is_fresh(request: Request, validator: ListValidator) -> bool:
     return any(tag.removeprefix("W/") == bare for tag in tags)
 
 
+def check_paging(paginator: Any, request: Request, rows: QuerySet) -> None:
+    """Raise what paginating `rows` would raise (400 for a bad page_size, 404 for a page or
+    cursor that does not exist), without reading the page."""
+    if paginator is None:
+        return
+    page_size = paginator.get_page_size(request)
+    if isinstance(paginator, CursorPagination):
+        paginator.decode_cursor(request)
+    elif isinstance(paginator, PageNumberPagination):
+        numbers = paginator.django_paginator_class(rows, page_size)
+        number = request.query_params.get(paginator.page_query_param) or 1
+        if number in paginator.last_page_strings:
+            number = numbers.num_pages
+        try:
+            numbers.validate_number(number)
+        except InvalidPage as error:
+            raise NotFound(
+                paginator.invalid_page_message.format(page_number=number, message=str(error))
+            ) from error
+
+
 def conditional_list(
     view: Any,
     request: Request,
@@ -144,11 +168,13 @@ def conditional_list(
     the page, both with the validator's headers. `queryset` is the filtered list; `rows`
     the same list in the form the page reads (named tuples for sessions), if different."""
     validator = list_validator(queryset, request, timestamp=timestamp, append_only=append_only)
-    if is_fresh(request, validator):
-        return validator.apply(Response(status=304))
     rows = queryset.all() if rows is None else rows
     # The page-number paginator reads it instead of counting the rows again.
     rows.known_count = validator.rows
+    if is_fresh(request, validator):
+        # A 304 only for a request that would have had a 200: the same paging errors.
+        check_paging(view.paginator, request, rows)
+        return validator.apply(Response(status=304))
     page = view.paginate_queryset(rows)
     response = view.get_paginated_response(view.get_serializer(page, many=True).data)
     return validator.apply(response)

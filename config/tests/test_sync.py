@@ -146,3 +146,21 @@ def test_a_cancelled_booking_shows_in_the_next_pass(token_client):
 
     changed = api.get("/api/v1/bookings/", {"updated_since": mark.isoformat()}).json()["results"]
     assert [(r["id"], r["status"]) for r in changed] == [(booking.pk, "cancelled")]
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("page=x", 404), ("page=9", 404), ("page_size=0", 400), ("updated_since=x", 400)],
+)
+def test_a_matching_tag_never_hides_a_bad_request(token_client, query, status):
+    SessionFactory()
+    api = token_client(StaffFactory())
+    assert api.get(f"/api/v1/sessions/?{query}", HTTP_IF_NONE_MATCH="*").status_code == status
+    assert api.get(f"/api/v1/bookings/?{query}", HTTP_IF_NONE_MATCH="*").status_code == status
+
+
+def test_a_bad_cursor_is_a_404_even_with_a_matching_tag(token_client):
+    api = token_client(StaffFactory())
+    response = api.get("/api/v1/activity/?cursor=nonsense", HTTP_IF_NONE_MATCH="*")
+    assert response.status_code == 404
+    assert api.get("/api/v1/activity/", HTTP_IF_NONE_MATCH="*").status_code == 304
