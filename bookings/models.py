@@ -66,6 +66,8 @@ class Booking(models.Model):
     credits_charged = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Every status change saves it (bookings.services): the API's `updated_since` reads it.
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = BookingQuerySet.as_manager()
 
@@ -88,6 +90,8 @@ class Booking(models.Model):
             models.Index(fields=["session", "status"], name="booking_session_status_idx"),
             # A student's bookings: WHERE student_id = ? ORDER BY created_at.
             models.Index(fields=["student", "created_at"], name="booking_student_created_idx"),
+            # GET /bookings/?updated_since=: WHERE updated_at >= ?, and its MAX(updated_at).
+            models.Index(fields=["updated_at"], name="booking_updated_idx"),
         ]
 
     def __str__(self) -> str:

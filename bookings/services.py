@@ -326,7 +326,7 @@ def promote_waitlist(session: Session) -> list[Booking]:
         if not _charge(booking, session.credit_cost):
             continue
         booking.status = Booking.Status.CONFIRMED
-        booking.save(update_fields=["status", "credits_charged"])
+        booking.save(update_fields=["status", "credits_charged", "updated_at"])
         booking.balance_after = balances.get(booking.student_id, 0) - booking.credits_charged
         promoted.append(booking)
         free -= 1
@@ -465,7 +465,7 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
             refunded = _refund(booking, by=by, note="Cancelled in time: full refund")
         booking.status = Booking.Status.CANCELLED
         booking.cancelled_at = now
-        booking.save(update_fields=["status", "cancelled_at"])
+        booking.save(update_fields=["status", "cancelled_at", "updated_at"])
         promoted = promote_waitlist(session) if was_confirmed else []
         if refunded:
             promoted += _promote_after_refunds(sessions, promotable, skip=session.pk)
@@ -534,7 +534,7 @@ def cancel_session(*, session: Session, by: User) -> SessionCancellationResult:
                 refunded += amount
             booking.status = Booking.Status.CANCELLED
             booking.cancelled_at = now
-            booking.save(update_fields=["status", "cancelled_at"])
+            booking.save(update_fields=["status", "cancelled_at", "updated_at"])
             entries.append(
                 build(
                     actor=by,

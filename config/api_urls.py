@@ -6,6 +6,7 @@ from scheduling.api.history import SessionHistoryView
 
 urlpatterns = [
     path("", include("accounts.api.urls")),
+    path("", include("calendars.api.urls")),
     path("", include("activity.api.urls")),
     path("sessions/<int:pk>/history/", SessionHistoryView.as_view(), name="session-history"),
     path("", include("scheduling.api.urls")),

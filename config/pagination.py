@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import BooleanField, F, Func, QuerySet, Subquery
+from django.utils.functional import cached_property
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -42,6 +43,13 @@ class InPage(Func):
 
 
 class PageIdsFirstPaginator(Paginator):
+    @cached_property
+    def count(self) -> int:
+        """The row count; a list that counted its rows already (config.sync's validator)
+        leaves it on the queryset as `known_count`, so they are not counted twice."""
+        known = getattr(self.object_list, "known_count", None)
+        return known if known is not None else super().count
+
     def page(self, number: int | str) -> Page:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page

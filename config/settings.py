@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "notifications",
     "reports",
     "student",
+    "calendars",
 ]
 
 MIDDLEWARE = [

@@ -30,6 +30,7 @@ urlpatterns = [
     path("account/notifications/", include("notifications.urls")),
     path("reports/", include("reports.urls")),
     path("student/", include("student.urls")),
+    path("calendar/", include("calendars.urls")),
     # Before the instructor area's own "" (which it shadows): the role-aware landing.
     path("", home, name="home"),
     path("", include("instructor.urls")),

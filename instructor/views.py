@@ -25,6 +25,7 @@ from activity.selectors import session_history
 from bookings.models import Booking
 from bookings.services import cancel_session
 from bookings.services import session_update as update_session
+from calendars.services import calendar_feed_url, calendar_token_for
 from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 from engagement.models import Attendance, Feedback
@@ -138,6 +139,7 @@ class SessionListView(InstructorAreaMixin, ListView):
             # The semesters listed are those the user teaches in or runs: each has a register
             # they may open (engagement.register.register_scope).
             can_see_reports=bool(self.semesters),
+            calendar_url=calendar_feed_url(calendar_token_for(user=self.request.user)),
         )
         return context
 

@@ -1,6 +1,5 @@
 """The session filters, shared by the API list and the instructor pages."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
@@ -8,37 +7,16 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
-from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from config.filters import IdFilter
+from config.filters import IdFilter, UpdatedSinceFilter, UtcIsoDateTimeFilter
 
 from .models import Group, Session
 from .querysets import SessionQuerySet
-
-
-class UtcIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 datetime turned into UTC. Python accepts UTC offsets up to ±23:59,
-    PostgreSQL only up to ±15:59 (a 500 otherwise); and near year 1 or 9999 the
-    offset can push the instant outside what a datetime holds: invalid (400)."""
-
-    def to_python(self, value: Any) -> datetime | None:
-        parsed = super().to_python(value)
-        if parsed is None or timezone.is_naive(parsed):
-            return parsed
-        try:
-            return parsed.astimezone(UTC)
-        except OverflowError as error:
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
-
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
-    field_class = UtcIsoDateTimeField
 
 
 class StrictBooleanField(forms.Field):
@@ -75,6 +53,7 @@ class SessionFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Session.Status.choices)
     date_from = UtcIsoDateTimeFilter(field_name="date_start", lookup_expr="gte")
     date_to = UtcIsoDateTimeFilter(field_name="date_start", lookup_expr="lte")
+    updated_since = UpdatedSinceFilter()
     has_spots = StrictBooleanFilter(method="filter_has_spots")
     when = django_filters.ChoiceFilter(
         choices=[("upcoming", "Upcoming"), ("past", "Past")], method="filter_when"

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.services import NOTIFICATION_SETTINGS
+from calendars.services import calendar_feed_url, calendar_token_for
 from config.fields import StrictBooleanField, StrictCharField
 
 
@@ -18,6 +19,10 @@ class MeSerializer(serializers.ModelSerializer):
     specialization = serializers.SlugRelatedField(
         slug_field="code", read_only=True, allow_null=True
     )
+    calendar_url = serializers.SerializerMethodField(
+        help_text="The secret `webcal://` address of the caller's calendar feed (created on "
+        "first read); `POST /api/v1/me/calendar/rotate/` replaces it."
+    )
 
     class Meta:
         model = User
@@ -28,8 +33,12 @@ class MeSerializer(serializers.ModelSerializer):
             "specialization",
             "credit_balance",
             *NOTIFICATION_SETTINGS,
+            "calendar_url",
         ]
         read_only_fields = fields
+
+    def get_calendar_url(self, user: User) -> str:
+        return calendar_feed_url(calendar_token_for(user=user))
 
 
 class MeUpdateSerializer(serializers.Serializer):

@@ -98,6 +98,8 @@ def test_me_describes_the_caller(token_client, make_user, role):
         "notify_reminders": True,
         "notify_waitlist_changes": True,
         "notify_credit_grants": True,
+        # Created on this first read (calendars.services.calendar_token_for).
+        "calendar_url": f"webcal://127.0.0.1:8000/calendar/{user.calendar_token.key}.ics",
     }
 
 

@@ -17,8 +17,9 @@ from bookings.idempotency import IDEMPOTENCY_PARAMETERS, IDEMPOTENCY_RESPONSES, 
 from bookings.models import Booking, CreditTransaction
 from bookings.selectors import credit_transactions_visible_to
 from bookings.services import adjust_credits, book_session, cancel_booking, grant_credits
-from config.filters import IdFilter
+from config.filters import IdFilter, UpdatedSinceFilter
 from config.spectacular import error_responses
+from config.sync import LIST_VALIDATOR_DESCRIPTION, NOT_MODIFIED, SYNC_PARAMETERS, conditional_list
 
 from .serializers import (
     BookingCancellationSerializer,
@@ -34,6 +35,7 @@ class BookingFilter(django_filters.FilterSet):
     # Plain ids, not ModelChoiceFilters: no query to validate an id that matches nothing.
     session = IdFilter(field_name="session_id")
     status = django_filters.ChoiceFilter(choices=Booking.Status.choices)
+    updated_since = UpdatedSinceFilter()
 
     class Meta:
         model = Booking
@@ -55,9 +57,10 @@ BOOKING_WRITE_ERRORS = {**error_responses(400, 403), **IDEMPOTENCY_RESPONSES}
 
 @extend_schema_view(
     list=extend_schema(
-        responses={200: BookingSerializer(many=True), **error_responses(400)},
+        parameters=SYNC_PARAMETERS,
+        responses={200: BookingSerializer(many=True), **NOT_MODIFIED, **error_responses(400)},
         description="Bookings the caller may see: students their own, instructors those of "
-        "the sessions they teach or manage, staff all.",
+        "the sessions they teach or manage, staff all." + LIST_VALIDATOR_DESCRIPTION,
     ),
 )
 class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -75,6 +78,9 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             .with_waitlist_position()
             .select_related("session", "student")
         )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return conditional_list(self, request, self.filter_queryset(self.get_queryset()))
 
     @extend_schema(
         request=BookingCreateSerializer,

@@ -137,10 +137,11 @@ def test_waitlisted_student_who_can_pay_while_a_seat_is_free(booked, change, rep
 def test_duplicate_live_booking(booked):
     booking = booked["confirmed"]
     duplicate = (
-        f"INSERT INTO {BOOKING} (student_id, session_id, status, credits_charged, created_at) "
-        "VALUES (%s, %s, 'waitlisted', 0, %s)"
+        f"INSERT INTO {BOOKING} "
+        "(student_id, session_id, status, credits_charged, created_at, updated_at) "
+        "VALUES (%s, %s, 'waitlisted', 0, %s, %s)"
     )
-    params = [booking.student_id, booking.session_id, timezone.now()]
+    params = [booking.student_id, booking.session_id, timezone.now(), timezone.now()]
     # The database refuses it ...
     with pytest.raises(IntegrityError), transaction.atomic():
         sql(duplicate, params)

@@ -165,6 +165,7 @@ MATRIX: list[tuple[str, str, Body, tuple[int, ...]]] = [
     ("POST", "/auth/token/", lambda w, r: {"username": (w.user(r) or w.student).username, "password": DEFAULT_PASSWORD}, (200, 200, 200, 200, 200, 200)),  # noqa: E501
     ("GET", "/me/", None, (401, 200, 200, 200, 200, 200)),
     ("PATCH", "/me/", lambda w, r: {"notify_reminders": False}, (401, 200, 200, 200, 200, 200)),
+    ("POST", "/me/calendar/rotate/", None, (401, 200, 200, 200, 200, 200)),
     # Catalogue: everybody signed in reads, staff write.
     ("GET", "/specializations/", None, (401, 200, 200, 200, 200, 200)),
     ("POST", "/specializations/", lambda w, r: {"code": "NEW", "name": "New"}, (401, 403, 403, 403, 403, 201)),  # noqa: E501

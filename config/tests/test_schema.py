@@ -106,6 +106,7 @@ ME = {
     "notify_reminders": True,
     "notify_waitlist_changes": True,
     "notify_credit_grants": True,
+    "calendar_url": "webcal://example.test/calendar/k.ics",
 }
 
 

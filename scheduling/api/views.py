@@ -19,6 +19,7 @@ from bookings.models import Booking
 from bookings.services import cancel_session, session_update
 from config.errors import PermissionDenied
 from config.spectacular import PROTECTED_409, error_responses
+from config.sync import LIST_VALIDATOR_DESCRIPTION, NOT_MODIFIED, SYNC_PARAMETERS, conditional_list
 from scheduling.access import can_view_roster, check_can_manage
 from scheduling.filters import GroupFilter, SessionFilter, SessionFilterBackend
 from scheduling.models import Group, Semester, Session, Specialization
@@ -180,8 +181,12 @@ SESSION_WRITE_ERRORS = error_responses(400, 403, 503)
         "instructors see all; students see sessions of active current semesters they are "
         "eligible for, plus any session they have booked. `meeting_link` is null unless the "
         "caller is staff, the session's instructor or master instructor, or holds a "
-        "confirmed booking. An invalid filter value is a 400.",
-        responses={200: SessionSerializer(many=True), **error_responses(400)},
+        "confirmed booking. An invalid filter value is a 400."
+        + LIST_VALIDATOR_DESCRIPTION
+        + " `updated_since` reads the session's own `updated_at`: statistics move with "
+        "bookings (sync those through `/bookings/?updated_since=`).",
+        parameters=SYNC_PARAMETERS,
+        responses={200: SessionSerializer(many=True), **NOT_MODIFIED, **error_responses(400)},
     ),
     retrieve=extend_schema(
         description="One session the caller may see (404 otherwise), with its statistics."
@@ -240,9 +245,8 @@ class SessionViewSet(viewsets.ModelViewSet):
         return sessions
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        rows = self.filter_queryset(self.get_queryset()).as_rows()
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        sessions = self.filter_queryset(self.get_queryset())
+        return conditional_list(self, request, sessions, rows=sessions.as_rows())
 
     def _with_fresh_statistics(self, session: Session) -> Session:
         """Re-read the statistics after a write, without the semester (read once)."""

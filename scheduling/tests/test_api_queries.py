@@ -36,7 +36,8 @@ def test_the_list_costs_three_queries_at_every_size(
     _busy_sessions(size, student=user if viewer == "student" else None)
     client = token_client(user)
 
-    # 1: token and user (one JOIN); 2: COUNT(*) without statistics; 3: the page with
+    # 1: token and user (one JOIN); 2: COUNT(*) without statistics, with the newest
+    # updated_at and activity id (the ETag, config/sync.py); 3: the page with
     # its statistics, instructor, specialization and semester in one statement.
     with django_assert_num_queries(3):
         response = client.get(f"{LIST}?page_size=500")
