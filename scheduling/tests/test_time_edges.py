@@ -13,7 +13,6 @@ it failed, and the plant was reverted:
   `visible_to`: the first-day / last-day catalogue test fails;
 - `today = timezone.now().date()` in `visible_to`: the Los Angeles catalogue test fails;
 - `active_on(timezone.now().date())` in scheduling.services: the LA qualification test fails;
-- the meeting-link fallback without `status="confirmed"`: its direct test fails.
 """
 
 from collections.abc import Callable
@@ -26,9 +25,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import InstructorFactory, StudentFactory
-from bookings.models import Booking
-from bookings.tests.factories import BookingFactory
-from scheduling.access import can_see_meeting_link
 from scheduling.models import Session
 from scheduling.tests.factories import (
     QualificationFactory,
@@ -298,29 +294,3 @@ def test_the_catalogue_turns_over_at_local_midnight_west_of_utc(token_client, cl
     with override_settings(TIME_ZONE="America/Los_Angeles"):
         assert timezone.get_current_timezone_name() == "America/Los_Angeles"
         assert _catalogue_ids(token_client, student) == {ending.pk}
-
-
-# --- The meeting link outside a list ---------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "sees"),
-    [
-        (Booking.Status.CONFIRMED, True),
-        (Booking.Status.WAITLISTED, False),
-        (Booking.Status.CANCELLED, False),
-    ],
-)
-def test_the_meeting_link_check_asks_the_database_for_a_confirmed_booking(
-    django_assert_num_queries, status, sees
-):
-    """The API's lists and details annotate the viewer's booking; a session read
-    on its own (a page, an email) has no annotation and the check asks once."""
-    session = SessionFactory(session_type=Session.SessionType.VIRTUAL)
-    student = StudentFactory()
-    BookingFactory(student=student, session=session, status=status)
-    plain = Session.objects.select_related("semester").get(pk=session.pk)
-
-    # One query: EXISTS on the student's confirmed booking (the semester came with the session).
-    with django_assert_num_queries(1):
-        assert can_see_meeting_link(student, plain) is sees
