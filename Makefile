@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 DEV_ENV := DEBUG=1
 
-.PHONY: install browser run test lint migrate seed bench bench-instructions loadtest fuzz clean
+.PHONY: install browser run test lint migrate seed bench bench-instructions loadtest fuzz mutation clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,5 +60,11 @@ loadtest: install
 fuzz: install
 	$(BIN)/python ops/fuzz.py $(FUZZ_ARGS)
 
+# Mutation testing of the domain modules (README, Mutation testing): slow, not in CI.
+# MUTATION_ARGS narrows it to some mutants, e.g. MUTATION_ARGS='"scheduling.access*"'.
+mutation: install
+	$(BIN)/mutmut run $(MUTATION_ARGS)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) db.sqlite3 staticfiles mutants
