@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("scheduling.api.urls")),
     path("", include("bookings.api.urls")),
     path("", include("engagement.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]
