@@ -25,6 +25,7 @@ from .services import (
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
         choices=[(name, name) for name in EVENT_CHOICES],
         widget=forms.CheckboxSelectMultiple,
