@@ -37,7 +37,10 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def encode(payload: dict) -> bytes:
-    return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+    # Sorted keys: PostgreSQL's jsonb reorders them, and every attempt must send the same bytes.
+    return json.dumps(
+        payload, cls=DjangoJSONEncoder, separators=(",", ":"), sort_keys=True
+    ).encode()
 
 
 def headers_for(delivery: WebhookDelivery, body: bytes, now_ts: int) -> dict[str, str]:
