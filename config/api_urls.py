@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("bookings.api.urls")),
     path("", include("engagement.api.urls")),
     path("", include("reports.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]

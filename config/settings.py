@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "reports",
     "student",
     "calendars",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -244,6 +245,10 @@ REMINDER_LEAD_HOURS = float(os.environ.get("REMINDER_LEAD_HOURS", "24"))
 # EMAIL_MAX_ATTEMPTS attempts in all (the default gives up after about an hour).
 EMAIL_MAX_ATTEMPTS = int(os.environ.get("EMAIL_MAX_ATTEMPTS", "7"))
 EMAIL_RETRY_BASE_SECONDS = float(os.environ.get("EMAIL_RETRY_BASE_SECONDS", "60"))
+# Webhooks (README, Webhooks): the first retry waits about this long, doubling after; private
+# and loopback addresses are refused unless allowed (development and tests only).
+WEBHOOKS_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOKS_RETRY_BASE_SECONDS", "30"))
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
 
 REST_FRAMEWORK = {
     # Throttles key anonymous clients on the address the outermost trusted proxy saw,

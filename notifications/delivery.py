@@ -20,10 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from config.outbox import Call, enqueue_calls
 
 from . import kinds
 from .models import SentEmail
-from .outbox import Call, enqueue_calls
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import NOTIFICATION_SETTINGS
+from config.outbox import Call, enqueue_calls
 
-from .outbox import Call, enqueue_calls
 from .tasks import send_password_reset
 
 

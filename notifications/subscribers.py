@@ -8,9 +8,9 @@ session. All task rows of one record()/record_many() go in one INSERT.
 from activity import verbs
 from activity.models import Activity
 from bookings.models import Booking
+from config.outbox import Call, enqueue_calls
 
 from . import kinds
-from .outbox import Call, enqueue_calls
 from .tasks import schedule_reminder, send_activity_email
 
 CANCELLED_BY = {

@@ -13,11 +13,11 @@ from django_tasks import task
 
 from activity.models import Activity
 from bookings.models import Booking
+from config.outbox import Call, enqueue_calls
 from scheduling.models import Session
 
 from . import compose, kinds
 from .delivery import deliver
-from .outbox import Call, enqueue_calls
 
 
 def reminder_lead() -> timedelta:

@@ -640,8 +640,8 @@ def test_booking_costs_a_constant_number_of_queries(
     # lock the session, eligibility, already booked, count confirmed and waitlisted,
     # conditional debit, insert the booking (with its cost), ledger row, the activity, its
     # task rows (the email and the reminder's planning, one INSERT): 7 before the activity
-    # log and the emails, 9 with them.
-    with django_assert_num_queries(TRANSACTION + 9):
+    # log and the emails, 9 with them; and the webhooks' one read of the active endpoints: 10.
+    with django_assert_num_queries(TRANSACTION + 10):
         book_session(student=student, session=session, by=student)
 
 
@@ -658,7 +658,8 @@ def test_cancelling_with_a_promotion_costs_a_constant_number_of_queries(
     # the locks, refund (credit, ledger row), save the booking; promotion: the locked row
     # with its confirmed count, the waitlist, lock its users, debit, ledger row, save the
     # booking; one INSERT of the booking.cancelled and booking.promoted activities; one
-    # INSERT of their task rows (two emails, the promoted seat's reminder planning).
-    with django_assert_num_queries(TRANSACTION + 17):
+    # INSERT of their task rows (two emails, the promoted seat's reminder planning); one
+    # read of the active webhook endpoints.
+    with django_assert_num_queries(TRANSACTION + 18):
         result = cancel_booking(booking=holder, by=holder.student)
     assert len(result.promoted) == 1

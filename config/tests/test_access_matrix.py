@@ -43,6 +43,8 @@ from scheduling.tests.factories import (
     SessionFactory,
     SpecializationFactory,
 )
+from webhooks.models import WebhookDelivery
+from webhooks.tests.factories import WebhookEndpointFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +77,9 @@ class World:
 
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else getattr(self, role)
+
+    webhook: Any = None
+    webhook_delivery: Any = None
 
 
 def build_world() -> World:
@@ -113,6 +118,8 @@ def build_world() -> World:
         feedback=FeedbackFactory(student=student, session=past_session),
         project=ProjectFactory(semester=semester),
         foreign_session=foreign_session,
+        webhook=(webhook := WebhookEndpointFactory(url="http://93.184.216.34/hooks")),
+        webhook_delivery=WebhookDelivery.objects.create(endpoint=webhook, verb="webhook.ping"),
     )
 
 
@@ -203,6 +210,18 @@ MATRIX: list[tuple[str, str, Body, tuple[int, ...]]] = [
     ("GET", "/me/attendance/", None, (401, 200, 200, 200, 200, 200)),
     # The whole activity log is staff's.
     ("GET", "/activity/", None, (401, 403, 403, 403, 403, 200)),
+    # Webhooks are staff's.
+    ("GET", "/webhooks/", None, (401, 403, 403, 403, 403, 200)),
+    ("POST", "/webhooks/", lambda w, r: {"url": "http://93.184.216.34/in", "event_types": ["*"]}, (401, 403, 403, 403, 403, 201)),  # noqa: E501
+    ("GET", "/webhooks/{webhook}/", None, (401, 403, 403, 403, 403, 200)),
+    ("PUT", "/webhooks/{webhook}/", lambda w, r: {"url": "http://93.184.216.34/in", "event_types": ["*"]}, (401, 403, 403, 403, 403, 200)),  # noqa: E501
+    ("PATCH", "/webhooks/{webhook}/", lambda w, r: {"description": "CRM"}, (401, 403, 403, 403, 403, 200)),  # noqa: E501
+    ("DELETE", "/webhooks/{webhook}/", None, (401, 403, 403, 403, 403, 204)),
+    ("GET", "/webhooks/{webhook}/deliveries/", None, (401, 403, 403, 403, 403, 200)),
+    ("POST", "/webhooks/{webhook}/ping/", None, (401, 403, 403, 403, 403, 202)),
+    ("POST", "/webhooks/{webhook}/rotate-secret/", None, (401, 403, 403, 403, 403, 200)),
+    ("GET", "/webhook-deliveries/{webhook_delivery}/", None, (401, 403, 403, 403, 403, 200)),
+    ("POST", "/webhook-deliveries/{webhook_delivery}/redeliver/", None, (401, 403, 403, 403, 403, 202)),  # noqa: E501
     # Bookings: students their own (another's is a 404), instructors their sessions'.
     ("GET", "/bookings/", None, (401, 200, 200, 200, 200, 200)),
     ("POST", "/bookings/", _booking_body, (401, 201, 201, 403, 403, 201)),

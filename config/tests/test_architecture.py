@@ -27,7 +27,7 @@ ALLOWED = {
     "engagement": {"accounts", "activity", "scheduling", "bookings"},
 }
 DOMAIN = set(ALLOWED)
-SURFACE_APPS = {"calendars", "instructor", "notifications", "reports", "student"}
+SURFACE_APPS = {"calendars", "instructor", "notifications", "reports", "student", "webhooks"}
 PROJECT = DOMAIN | SURFACE_APPS | {"config"}
 # Inside a domain app, what faces a user or an operator rather than holding rules.
 SURFACE_MODULES = {"admin.py", "views.py"}

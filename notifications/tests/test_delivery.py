@@ -18,8 +18,8 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.tests.factories import StaffFactory, StudentFactory
 from bookings.services import grant_credits
+from config.outbox import Call, enqueue_calls
 from notifications.models import SentEmail
-from notifications.outbox import Call, enqueue_calls
 from notifications.tasks import send_activity_email, send_password_reset
 
 pytestmark = pytest.mark.django_db
