@@ -210,6 +210,11 @@ BOOKING_CANCELLATION_HOURS = int(os.environ.get("BOOKING_CANCELLATION_HOURS", "2
 # How long a booking waits for a session or user row lock before answering "busy".
 BOOKING_LOCK_TIMEOUT_MS = int(os.environ.get("BOOKING_LOCK_TIMEOUT_MS", "3000"))
 IDEMPOTENCY_KEY_TTL_HOURS = 24
+# Locations where sessions may overlap (a sports hall, "Online"), compared as
+# scheduling.conflicts.location_key does: case and spaces ignored.
+SHAREABLE_LOCATIONS = env_list("SHAREABLE_LOCATIONS", "")
+# The most occurrences one series may have (a year of daily sessions fits).
+SERIES_MAX_OCCURRENCES = 400
 # Bearer token that lets a Prometheus scraper read /metrics (staff sessions may too).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 

@@ -283,3 +283,20 @@ class RosterEntrySerializer(serializers.ModelSerializer):
 def changes_of(serializer: SessionInputSerializer) -> dict[str, Any]:
     """The validated fields a session update may pass to the service."""
     return {name: value for name, value in serializer.validated_data.items() if name != "semester"}
+
+
+class ConflictingSessionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(
+        allow_null=True, help_text="Null for another occurrence of the same new series."
+    )
+    title = serializers.CharField()
+    date_start = serializers.DateTimeField()
+
+
+class SessionConflictErrorSerializer(serializers.Serializer):
+    """A 409: `{"detail", "code"}`; with `instructor_busy` or `location_busy`, the
+    sessions in the way."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    conflicts = ConflictingSessionSerializer(many=True, required=False)
