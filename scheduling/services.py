@@ -69,7 +69,7 @@ def validate_session(session: Session) -> None:
     Foreign keys arrive as resolved objects, so their existence is not looked
     up again; the check and unique constraints stand behind this in the database.
     """
-    fks = ["semester", "instructor", "group", "target_specialization"]
+    fks = ["semester", "instructor", "group", "target_specialization", "series"]
     session.clean_fields(exclude=fks)
     session.clean()
 
