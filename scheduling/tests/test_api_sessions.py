@@ -42,6 +42,8 @@ SPEC_FIELDS = {
     "confirmed_count", "waitlist_count", "available_spots", "attendance_count",
     "feedback_count", "average_rating", "project_count", "created_at", "updated_at",
 }  # fmt: skip
+# Added by term planning: a deliberate overlap (staff, with its reason) and the series.
+PLANNING_FIELDS = {"allow_overlap", "overlap_reason", "series"}
 
 
 def test_a_session_carries_every_field_of_the_spec_and_its_statistics(token_client):
@@ -63,7 +65,7 @@ def test_a_session_carries_every_field_of_the_spec_and_its_statistics(token_clie
     client = token_client(session.semester.master_instructor)
     body = client.get(detail(session)).json()
 
-    assert set(body) == SPEC_FIELDS
+    assert set(body) == SPEC_FIELDS | PLANNING_FIELDS
     assert body["instructor_name"] == "Ada Coach"
     assert body["target_specialization"] == "LFA_COACH"
     assert body["semester"] == session.semester_id
