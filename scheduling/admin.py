@@ -26,7 +26,14 @@ from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 
 from .errors import NOT_QUALIFIED
-from .models import Group, InstructorQualification, Semester, Session, Specialization
+from .models import (
+    Group,
+    InstructorQualification,
+    Semester,
+    Session,
+    SessionSeries,
+    Specialization,
+)
 from .querysets import SESSION_STATISTICS
 from .services import (
     EDITABLE_FIELDS,
@@ -342,3 +349,61 @@ class SessionAdmin(ActivityHistoryMixin, ServiceSaveMixin, ServiceDeleteMixin, a
         for session in rows:
             writer.writerow([csv_safe(read(session)) for _, read in CSV_FIELDS])
         return response
+
+
+class OccurrenceInline(admin.TabularInline):
+    """A series' occurrences, read-only: each is edited as a session, or with a scope
+    through the API."""
+
+    model = Session
+    fields = ("title", "date_start", "date_end", "status", "location")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ("date_start", "id")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SessionSeries)
+class SessionSeriesAdmin(admin.ModelAdmin):
+    """Series are listed here; they are created and changed through the services (API),
+    which validate every occurrence: the admin shows them read-only."""
+
+    list_display = (
+        "title",
+        "semester",
+        "instructor",
+        "weekdays",
+        "start_time",
+        "first_date",
+        "until_date",
+        "count",
+        "occurrence_count",
+    )
+    list_filter = ("semester",)
+    search_fields = ("title",)
+    list_select_related = ("semester", "instructor")
+    inlines = [OccurrenceInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SessionSeries]:
+        # The list's occurrence counts in the same statement as the rows.
+        return super().get_queryset(request).annotate(occurrence_total=models.Count("occurrences"))
+
+    @admin.display(description="occurrences", ordering="occurrence_total")
+    def occurrence_count(self, series: SessionSeries) -> int:
+        return series.occurrence_total
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in SessionSeries._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
