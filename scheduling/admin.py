@@ -25,7 +25,7 @@ from config.admin_base import ServiceDeleteMixin, ServiceSaveMixin, copy_saved
 from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 
-from .errors import NOT_QUALIFIED
+from .errors import INSTRUCTOR_BUSY, LOCATION_BUSY, NOT_QUALIFIED
 from .models import (
     Group,
     InstructorQualification,
@@ -248,6 +248,8 @@ class SessionAdmin(ActivityHistoryMixin, ServiceSaveMixin, ServiceDeleteMixin, a
     service_error_fields = {
         NOT_QUALIFIED: "target_specialization",
         CAPACITY_BELOW_CONFIRMED: "capacity",
+        INSTRUCTOR_BUSY: "instructor",
+        LOCATION_BUSY: "location",
     }
     fieldsets = (
         (None, {"fields": ("title", "description", "semester", "instructor", "group")}),
@@ -257,6 +259,7 @@ class SessionAdmin(ActivityHistoryMixin, ServiceSaveMixin, ServiceDeleteMixin, a
             {"fields": ("session_type", "date_start", "date_end", "location", "meeting_link")},
         ),
         ("Seats", {"fields": ("capacity", "credit_cost", "status")}),
+        ("Overlap and series", {"fields": ("allow_overlap", "overlap_reason", "series")}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
     statistics_fieldset = ("Statistics", {"fields": SESSION_STATISTICS})
@@ -284,7 +287,7 @@ class SessionAdmin(ActivityHistoryMixin, ServiceSaveMixin, ServiceDeleteMixin, a
     def get_readonly_fields(self, request: HttpRequest, obj: Session | None = None) -> Any:
         # Status changes only by the cancel action (it refunds); the semester is
         # fixed once the session exists (SPEC §3).
-        fixed = ("status", "created_at", "updated_at")
+        fixed = ("status", "series", "created_at", "updated_at")
         if obj is None:
             return fixed
         return ("semester", *fixed, *SESSION_STATISTICS)

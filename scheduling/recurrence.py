@@ -16,13 +16,14 @@ class WallClockError(ValueError):
 
 
 def local_start(day: date, at: time) -> datetime:
-    """The aware instant of `at` on `day` in the academy's zone (`WallClockError` if none
-    or two)."""
+    """The instant of `at` on `day` in the academy's zone (`WallClockError` if none or
+    two), in UTC: Python adds to and compares datetimes of one zone by their wall
+    clocks, so a duration added to a local time would lose or gain the change's hour."""
     zone = timezone.get_default_timezone()
     naive = datetime.combine(day, at)
     first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
     if first.utcoffset() == second.utcoffset():
-        return first
+        return first.astimezone(UTC)
     if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
         raise WallClockError(
             f"{day}: {at:%H:%M} does not exist in {zone} that day (the clocks skip it)."

@@ -5,6 +5,7 @@ from functools import partial
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from accounts.tests.factories import InstructorFactory
 from activity.models import Activity
@@ -203,3 +204,39 @@ def test_two_concurrent_overlapping_creations_give_one_session(settings):
     assert len(outcome.results) == 1
     assert [getattr(e, "code", e) for e in outcome.errors.values()] == ["instructor_busy"]
     assert Session.objects.filter(title="Race").count() == 1
+
+
+def test_the_admin_form_shows_a_conflict_on_the_instructor_field(client):
+    from django.urls import reverse
+
+    from accounts.tests.factories import StaffFactory
+
+    world = build_world()
+    taken = existing(world, location="Court 2")
+    staff = StaffFactory(is_superuser=True)
+    client.force_login(staff)
+
+    response = client.post(
+        reverse("admin:scheduling_session_add"),
+        {
+            "title": "Clash",
+            "description": "",
+            "semester": world.semester.pk,
+            "instructor": world.instructor.pk,
+            "session_type": "on_site",
+            "date_start_0": timezone.localtime(taken.date_start).date().isoformat(),
+            "date_start_1": timezone.localtime(taken.date_start).time().isoformat(),
+            "date_end_0": timezone.localtime(taken.date_end).date().isoformat(),
+            "date_end_1": timezone.localtime(taken.date_end).time().isoformat(),
+            "capacity": 5,
+            "credit_cost": 1,
+            "location": "Court 9",
+            "overlap_reason": "",
+            "bookings-TOTAL_FORMS": 0,
+            "bookings-INITIAL_FORMS": 0,
+        },
+    )
+
+    assert response.status_code == 200
+    assert "instructor" in response.context["adminform"].form.errors
+    assert Session.objects.filter(title="Clash").count() == 0

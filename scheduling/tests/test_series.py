@@ -216,3 +216,30 @@ def test_creating_a_series_costs_the_same_statements_at_any_size(weeks, django_a
 
     assert series.occurrences.count() == 2 * weeks
     assert Activity.objects.filter(verb="session.created").count() == 2 * weeks
+
+
+def test_a_series_own_occurrences_may_not_overlap(settings):
+    """A day-long class on Saturday and Sunday at 18:00: the spring change makes Saturday's
+    24 hours end at 19:00 on Sunday, after Sunday's class has begun."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    semester = semester_of(date(2027, 3, 1), weeks=8)
+    before = Session.objects.count()
+
+    with pytest.raises(Conflict) as refused:
+        series_create(
+            by=StaffFactory(),
+            semester=semester,
+            **rule(
+                semester,
+                weekdays=[6, SUNDAY],
+                duration_minutes=24 * 60,
+                first_date=date(2027, 3, 27),
+                until_date=None,
+                count=2,
+            ),
+        )
+
+    (problem,) = refused.value.extra["problems"]
+    assert problem["date"] == "2027-03-28"
+    assert problem["conflicts"][0]["id"] is None  # the series' own Saturday occurrence
+    assert nothing_written(before)
