@@ -74,9 +74,18 @@ def validate_session(session: Session) -> None:
     session.clean()
 
 
-def check_overlap_permission(by: User, fields: dict[str, Any]) -> None:
-    # Turning the flag off only makes the rules stricter: anyone who may edit may do it.
-    if (fields.get("allow_overlap") or fields.get("overlap_reason")) and not by.is_staff:
+def check_overlap_permission(
+    by: User, fields: dict[str, Any], current: Session | None = None
+) -> None:
+    """Only staff allow overlaps. Turning the flag off only makes the rules stricter, and
+    a body that sends back the current values (a GET body as a PUT) changes nothing."""
+    changed = {
+        name: value
+        for name, value in fields.items()
+        if name in ("allow_overlap", "overlap_reason")
+        and (current is None or getattr(current, name) != value)
+    }
+    if (changed.get("allow_overlap") or changed.get("overlap_reason")) and not by.is_staff:
         raise PermissionDenied("Only staff may allow a session to overlap others.")
 
 
@@ -131,7 +140,7 @@ def session_update_prepare(*, session: Session, by: User, changes: dict[str, Any
         raise Conflict(
             f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code=NOT_EDITABLE
         )
-    check_overlap_permission(by, changes)
+    check_overlap_permission(by, changes, current=session)
     for name, value in changes.items():
         setattr(session, name, value)
     validate_session(session)

@@ -240,3 +240,24 @@ def test_the_admin_form_shows_a_conflict_on_the_instructor_field(client):
     assert response.status_code == 200
     assert "instructor" in response.context["adminform"].form.errors
     assert Session.objects.filter(title="Clash").count() == 0
+
+
+def test_the_master_instructor_may_resend_but_not_change_a_staff_overlap(token_client):
+    world = build_world()
+    existing(world, location="Court 2")
+    created = token_client(world.staff).post(
+        LIST, session_payload(world, allow_overlap=True, overlap_reason="Joint clinic")
+    )
+    master = token_client(world.master)
+    url = f"{LIST}{created.json()['id']}/"
+
+    resent = master.patch(
+        url, {"allow_overlap": True, "overlap_reason": "Joint clinic", "title": "Renamed"}
+    )
+    reworded = master.patch(url, {"overlap_reason": "Mine now"})
+    withdrawn = master.patch(url, {"allow_overlap": False})
+
+    assert resent.status_code == 200
+    assert reworded.status_code == 403
+    # Without the flag the session clashes again: refused, the overlap stays.
+    assert withdrawn.status_code == 409 and withdrawn.json()["code"] == "instructor_busy"
