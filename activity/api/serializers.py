@@ -1,6 +1,5 @@
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -43,10 +42,11 @@ class ActivitySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_actor_name(self, activity: Activity) -> str | None:
         return _name(activity.actor)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    # Null when the activity concerns no student (a session or a series created).
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_student_name(self, activity: Activity) -> str | None:
         return _name(activity.student)
