@@ -8,6 +8,9 @@ SESSION_CREATED = "session.created"
 SESSION_UPDATED = "session.updated"
 SESSION_CANCELLED = "session.cancelled"
 SESSION_DELETED = "session.deleted"
+SERIES_CREATED = "series.created"
+SERIES_UPDATED = "series.updated"
+SERIES_CANCELLED = "series.cancelled"
 SEMESTER_CREATED = "semester.created"
 SEMESTER_UPDATED = "semester.updated"
 SEMESTER_DELETED = "semester.deleted"
@@ -34,6 +37,12 @@ MEANINGS: dict[str, str] = {
     SESSION_CANCELLED: "A session was cancelled with all its bookings; "
     "data: bookings_cancelled, credits_refunded.",
     SESSION_DELETED: "A session nothing referred to was deleted; data: title, date_start.",
+    SERIES_CREATED: "A recurring series was created with its occurrences (each also a "
+    "session.created); data: title, occurrences, first, last.",
+    SERIES_UPDATED: "Occurrences of a series were edited (each also a session.updated); "
+    "data: scope, sessions, changes.",
+    SERIES_CANCELLED: "Occurrences of a series were cancelled (each also a session.cancelled "
+    "with its refunds); data: scope, sessions, credits_refunded.",
     SEMESTER_CREATED: "A semester was created.",
     SEMESTER_UPDATED: "A semester's fields changed; data.changes = {field: [old, new]}.",
     SEMESTER_DELETED: "A semester nothing referred to was deleted; data: code.",

@@ -220,6 +220,11 @@ BOOKING_LOCK_TIMEOUT_MS = int(os.environ.get("BOOKING_LOCK_TIMEOUT_MS", "3000"))
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 # Students whose attendance rate falls below this are flagged on the register (reports).
 ATTENDANCE_WARNING_RATE = float(os.environ.get("ATTENDANCE_WARNING_RATE", "0.8"))
+# Locations where sessions may overlap (a sports hall, "Online"), compared as
+# scheduling.conflicts.location_key does: case and spaces ignored.
+SHAREABLE_LOCATIONS = env_list("SHAREABLE_LOCATIONS", "")
+# The most occurrences one series may have (a year of daily sessions fits).
+SERIES_MAX_OCCURRENCES = 400
 # Bearer token that lets a Prometheus scraper read /metrics (staff sessions may too).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 

@@ -26,8 +26,15 @@ from config.admin_base import ServiceDeleteMixin, ServiceSaveMixin, copy_saved
 from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 
-from .errors import NOT_QUALIFIED
-from .models import Group, InstructorQualification, Semester, Session, Specialization
+from .errors import INSTRUCTOR_BUSY, LOCATION_BUSY, NOT_QUALIFIED
+from .models import (
+    Group,
+    InstructorQualification,
+    Semester,
+    Session,
+    SessionSeries,
+    Specialization,
+)
 from .querysets import SESSION_STATISTICS
 from .services import (
     EDITABLE_FIELDS,
@@ -83,6 +90,9 @@ CSV_FIELDS: tuple[tuple[str, Callable[[Session], Any]], ...] = (
     ("credit_cost", lambda s: s.credit_cost),
     ("location", lambda s: s.location),
     ("meeting_link", lambda s: s.meeting_link),
+    ("allow_overlap", lambda s: s.allow_overlap),
+    ("overlap_reason", lambda s: s.overlap_reason),
+    ("series", lambda s: s.series_id or ""),
     ("created_at", lambda s: s.created_at.isoformat()),
     ("updated_at", lambda s: s.updated_at.isoformat()),
     *((name, lambda s, name=name: getattr(s, name)) for name in SESSION_STATISTICS),
@@ -279,6 +289,8 @@ class SessionAdmin(ActivityHistoryMixin, ServiceSaveMixin, ServiceDeleteMixin, a
     service_error_fields = {
         NOT_QUALIFIED: "target_specialization",
         CAPACITY_BELOW_CONFIRMED: "capacity",
+        INSTRUCTOR_BUSY: "instructor",
+        LOCATION_BUSY: "location",
     }
     fieldsets = (
         (None, {"fields": ("title", "description", "semester", "instructor", "group")}),
@@ -288,6 +300,7 @@ class SessionAdmin(ActivityHistoryMixin, ServiceSaveMixin, ServiceDeleteMixin, a
             {"fields": ("session_type", "date_start", "date_end", "location", "meeting_link")},
         ),
         ("Seats", {"fields": ("capacity", "credit_cost", "status")}),
+        ("Overlap and series", {"fields": ("allow_overlap", "overlap_reason", "series")}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
     statistics_fieldset = ("Statistics", {"fields": SESSION_STATISTICS})
@@ -315,7 +328,7 @@ class SessionAdmin(ActivityHistoryMixin, ServiceSaveMixin, ServiceDeleteMixin, a
     def get_readonly_fields(self, request: HttpRequest, obj: Session | None = None) -> Any:
         # Status changes only by the cancel action (it refunds); the semester is
         # fixed once the session exists (SPEC §3).
-        fixed = ("status", "created_at", "updated_at")
+        fixed = ("status", "series", "created_at", "updated_at")
         if obj is None:
             return fixed
         return ("semester", *fixed, *SESSION_STATISTICS)
@@ -380,3 +393,61 @@ class SessionAdmin(ActivityHistoryMixin, ServiceSaveMixin, ServiceDeleteMixin, a
         for session in rows:
             writer.writerow([csv_safe(read(session)) for _, read in CSV_FIELDS])
         return response
+
+
+class OccurrenceInline(admin.TabularInline):
+    """A series' occurrences, read-only: each is edited as a session, or with a scope
+    through the API."""
+
+    model = Session
+    fields = ("title", "date_start", "date_end", "status", "location")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ("date_start", "id")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SessionSeries)
+class SessionSeriesAdmin(admin.ModelAdmin):
+    """Series are listed here; they are created and changed through the services (API),
+    which validate every occurrence: the admin shows them read-only."""
+
+    list_display = (
+        "title",
+        "semester",
+        "instructor",
+        "weekdays",
+        "start_time",
+        "first_date",
+        "until_date",
+        "count",
+        "occurrence_count",
+    )
+    list_filter = ("semester",)
+    search_fields = ("title",)
+    list_select_related = ("semester", "instructor")
+    inlines = [OccurrenceInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SessionSeries]:
+        # The list's occurrence counts in the same statement as the rows.
+        return super().get_queryset(request).annotate(occurrence_total=models.Count("occurrences"))
+
+    @admin.display(description="occurrences", ordering="occurrence_total")
+    def occurrence_count(self, series: SessionSeries) -> int:
+        return series.occurrence_total
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in SessionSeries._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

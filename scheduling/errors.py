@@ -9,6 +9,15 @@ NOT_EDITABLE = error_code("not_editable", "A field that cannot change after crea
 SESSION_CANCELLED = error_code("session_cancelled", "The session has been cancelled.")
 SESSION_STARTED = error_code("session_started", "The session has already started.")
 SESSION_DELETED = error_code("session_deleted", "The session no longer exists.")
+INSTRUCTOR_BUSY = error_code(
+    "instructor_busy",
+    "The instructor teaches another session at that time; the body's conflicts name the sessions.",
+    constraints=("session_instructor_no_overlap",),
+)
+LOCATION_BUSY = error_code(
+    "location_busy",
+    "Another session uses the location at that time; the body's conflicts name the sessions.",
+)
 
 
 class SessionProtected(Conflict):

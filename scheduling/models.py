@@ -136,6 +136,17 @@ class Session(models.Model):
     credit_cost = models.PositiveIntegerField(default=1)
     location = models.CharField(max_length=200, blank=True)
     meeting_link = models.URLField(max_length=500, blank=True, validators=[meeting_link_validator])
+    # Staff may let a session overlap its instructor's or its room's other sessions
+    # (a double-booked hall on purpose); the reason is required and recorded.
+    allow_overlap = models.BooleanField(default=False)
+    overlap_reason = models.CharField(max_length=200, blank=True)
+    series = models.ForeignKey(
+        "SessionSeries",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="occurrences",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -157,7 +168,14 @@ class Session(models.Model):
                 condition=Q(session_type="virtual") | Q(meeting_link=""),
                 name="session_meeting_link_only_when_virtual",
             ),
+            models.CheckConstraint(
+                condition=Q(allow_overlap=False) | ~Q(overlap_reason=""),
+                name="session_overlap_needs_reason",
+            ),
         ]
+        # PostgreSQL also holds `session_instructor_no_overlap`, an exclusion constraint
+        # over (instructor, [date_start, date_end)) for scheduled sessions without
+        # allow_overlap: migration 0002 adds it, SQLite has no equivalent.
         indexes = [
             # Semester lists and the student catalogue: WHERE semester_id = ? ORDER BY date_start.
             models.Index(fields=["semester", "date_start"], name="session_semester_start_idx"),
@@ -165,6 +183,8 @@ class Session(models.Model):
             models.Index(fields=["instructor", "date_start"], name="session_instructor_start_idx"),
             # Every paginated list: ORDER BY date_start, id LIMIT/OFFSET over the ids only.
             models.Index(fields=["date_start", "id"], name="session_start_id_idx"),
+            # A series' occurrences: WHERE series_id = ? ORDER BY date_start.
+            models.Index(fields=["series", "date_start"], name="session_series_start_idx"),
         ]
 
     def __str__(self) -> str:
@@ -222,5 +242,82 @@ class Session(models.Model):
                 self.meeting_link = ""
             else:
                 errors["meeting_link"] = "A meeting link is only allowed for virtual sessions."
+        if self.allow_overlap and not self.overlap_reason.strip():
+            errors["overlap_reason"] = "Allowing an overlap needs a reason."
+        if not self.allow_overlap:
+            self.overlap_reason = ""
         if errors:
             raise ValidationError(errors)
+
+
+class SessionSeries(models.Model):
+    """A recurring session: a template of the session's fields and a weekly rule.
+
+    Its occurrences are ordinary `Session` rows pointing at it (`occurrences`), so
+    booking, lists, statistics and deletion rules work on them unchanged. The rule's
+    times are wall-clock times in `settings.TIME_ZONE` (scheduling/recurrence.py).
+    """
+
+    semester = models.ForeignKey(Semester, on_delete=models.PROTECT, related_name="series")
+    # The template: what each occurrence is created with.
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    instructor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="taught_series"
+    )
+    group = models.ForeignKey(
+        Group, on_delete=models.PROTECT, null=True, blank=True, related_name="series"
+    )
+    target_specialization = models.ForeignKey(
+        Specialization, on_delete=models.PROTECT, null=True, blank=True, related_name="series"
+    )
+    mixed_specialization = models.BooleanField(default=False)
+    session_type = models.CharField(
+        max_length=16, choices=Session.SessionType.choices, default=Session.SessionType.ON_SITE
+    )
+    capacity = models.PositiveIntegerField(default=20)
+    credit_cost = models.PositiveIntegerField(default=1)
+    location = models.CharField(max_length=200, blank=True)
+    meeting_link = models.URLField(max_length=500, blank=True, validators=[meeting_link_validator])
+    # The rule: ISO weekdays (1 = Monday .. 7 = Sunday), a local start time and a
+    # duration, from `first_date` until `until_date` or for `count` occurrences.
+    weekdays = models.JSONField()
+    start_time = models.TimeField()
+    duration_minutes = models.PositiveIntegerField()
+    first_date = models.DateField()
+    until_date = models.DateField(null=True, blank=True)
+    count = models.PositiveIntegerField(null=True, blank=True)
+    skipped_dates = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["semester", "first_date", "id"]
+        verbose_name_plural = "session series"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(until_date__isnull=True) & Q(count__isnull=False))
+                | (Q(until_date__isnull=False) & Q(count__isnull=True)),
+                name="series_until_xor_count",
+            ),
+            models.CheckConstraint(
+                condition=Q(until_date__isnull=True) | Q(until_date__gte=F("first_date")),
+                name="series_until_on_or_after_first",
+            ),
+            models.CheckConstraint(
+                condition=Q(count__isnull=True) | Q(count__gte=1), name="series_count_at_least_one"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=1), name="series_duration_at_least_one_minute"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.semester.code})" if self.semester_id else self.title

@@ -18,6 +18,7 @@ from config.atomic import service_transaction
 from config.errors import PROTECTED, Conflict, PermissionDenied
 
 from .access import check_can_manage, lock_session
+from .conflicts import find_conflicts, lock_conflict_guards, raise_first_conflict
 from .errors import NOT_EDITABLE, NOT_QUALIFIED, SESSION_CANCELLED, SessionProtected
 from .models import Group, InstructorQualification, Semester, Session, Specialization
 
@@ -36,6 +37,12 @@ EDITABLE_FIELDS = (
     "credit_cost",
     "location",
     "meeting_link",
+    "allow_overlap",
+    "overlap_reason",
+)
+# Changing any of these may make the session clash with another (scheduling/conflicts.py).
+CONFLICT_FIELDS = frozenset(
+    {"instructor", "date_start", "date_end", "location", "session_type", "allow_overlap"}
 )
 
 
@@ -66,9 +73,38 @@ def validate_session(session: Session) -> None:
     Foreign keys arrive as resolved objects, so their existence is not looked
     up again; the check and unique constraints stand behind this in the database.
     """
-    fks = ["semester", "instructor", "group", "target_specialization"]
+    fks = ["semester", "instructor", "group", "target_specialization", "series"]
     session.clean_fields(exclude=fks)
     session.clean()
+
+
+def check_overlap_permission(
+    by: User, fields: dict[str, Any], current: Session | None = None
+) -> None:
+    """Only staff allow overlaps. Turning the flag off only makes the rules stricter, and
+    a body that sends back the current values (a GET body as a PUT) changes nothing."""
+    changed = {
+        name: value
+        for name, value in fields.items()
+        if name in ("allow_overlap", "overlap_reason")
+        and (current is None or getattr(current, name) != value)
+    }
+    if (changed.get("allow_overlap") or changed.get("overlap_reason")) and not by.is_staff:
+        raise PermissionDenied("Only staff may allow a session to overlap others.")
+
+
+def overlap_data(session: Session) -> dict[str, Any]:
+    """What an activity records of a deliberate overlap (nothing when there is none)."""
+    if not session.allow_overlap:
+        return {}
+    return {"allow_overlap": True, "overlap_reason": session.overlap_reason}
+
+
+def check_conflicts_locked(sessions: list[Session], *, ignore: tuple[int, ...] = ()) -> None:
+    """Lock the conflict guards and refuse the first clash (409 instructor_busy or
+    location_busy, naming the sessions). Precondition: inside service_transaction()."""
+    lock_conflict_guards(sessions)
+    raise_first_conflict(find_conflicts(sessions, ignore=ignore))
 
 
 def session_create(*, by: User, semester: Semester, **fields: Any) -> Session:
@@ -76,10 +112,12 @@ def session_create(*, by: User, semester: Semester, **fields: Any) -> Session:
     unknown = set(fields) - set(EDITABLE_FIELDS) - {"status"}
     if unknown:
         raise TypeError(f"Unknown session fields: {sorted(unknown)}")
+    check_overlap_permission(by, fields)
     session = Session(semester=semester, **fields)
     validate_session(session)
     check_qualification(session)
     with service_transaction():
+        check_conflicts_locked([session])
         session.save()
         record(
             actor=by,
@@ -88,6 +126,7 @@ def session_create(*, by: User, semester: Semester, **fields: Any) -> Session:
             session_id=session.pk,
             title=session.title,
             date_start=session.date_start,
+            **overlap_data(session),
         )
     return session
 
@@ -105,6 +144,7 @@ def session_update_prepare(*, session: Session, by: User, changes: dict[str, Any
         raise Conflict(
             f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code=NOT_EDITABLE
         )
+    check_overlap_permission(by, changes, current=session)
     for name, value in changes.items():
         setattr(session, name, value)
     validate_session(session)
@@ -124,9 +164,14 @@ def session_update_apply(
     """
     if locked.status == Session.Status.CANCELLED:
         raise Conflict("A cancelled session cannot be edited.", code=SESSION_CANCELLED)
+    if CONFLICT_FIELDS & set(changes):
+        # After the session's own lock, as the lock order wants (scheduling/conflicts.py).
+        check_conflicts_locked([session])
     # Only what this edit touched (and what clean() derives from it), so a
     # concurrent edit of other fields is not overwritten with stale values.
     touched = set(changes) | {"updated_at"}
+    if "allow_overlap" in changes:
+        touched.add("overlap_reason")  # clean() clears it with the flag
     if "session_type" in changes:
         touched |= {"location", "meeting_link"}
     session.save(update_fields=sorted(touched))

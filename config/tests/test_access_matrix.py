@@ -15,7 +15,7 @@ semester's master instructor), staff.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
@@ -35,7 +35,8 @@ from bookings.tests.factories import BookingFactory, CreditGrantFactory
 from config.tests.openapi_contract import openapi_document
 from engagement.models import Attendance, Feedback, Project
 from engagement.tests.factories import AttendanceFactory, FeedbackFactory, ProjectFactory
-from scheduling.models import Group, Semester, Session, Specialization
+from scheduling.models import Group, Semester, Session, SessionSeries, Specialization
+from scheduling.series import series_create
 from scheduling.tests.factories import (
     GroupFactory,
     PastSessionFactory,
@@ -74,6 +75,7 @@ class World:
     # In another semester, taught and managed by another instructor: `instructor` and
     # `master` must not see its rows; `other_student` owns them.
     foreign_session: Session
+    series: SessionSeries
 
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else getattr(self, role)
@@ -120,7 +122,33 @@ def build_world() -> World:
         foreign_session=foreign_session,
         webhook=(webhook := WebhookEndpointFactory(url="http://93.184.216.34/hooks")),
         webhook_delivery=WebhookDelivery.objects.create(endpoint=webhook, verb="webhook.ping"),
+        series=series_create(
+            by=master, semester=semester, **_series_rule(instructor, days=20), location="Court 7"
+        ),
     )
+
+
+def _series_rule(instructor: User, *, days: int) -> dict[str, Any]:
+    return {
+        "title": "Weekly drills",
+        "instructor": instructor,
+        "weekdays": [1, 2, 3, 4, 5, 6, 7],
+        "start_time": time(7, 0),
+        "duration_minutes": 60,
+        "first_date": timezone.localdate() + timedelta(days=days),
+        "count": 2,
+    }
+
+
+def _series_body(w: World, role: str) -> dict[str, Any]:
+    rule = _series_rule(w.instructor, days=30)
+    return {
+        **rule,
+        "semester": w.semester.pk,
+        "instructor": w.instructor.pk,
+        "start_time": "07:00",
+        "first_date": rule["first_date"].isoformat(),
+    }
 
 
 def _future(days: int) -> str:
@@ -202,6 +230,12 @@ MATRIX: list[tuple[str, str, Body, tuple[int, ...]]] = [
     ("DELETE", "/sessions/{spare_session}/", None, (401, 403, 403, 403, 204, 204)),
     ("POST", "/sessions/{spare_session}/cancel/", None, (401, 403, 403, 403, 200, 200)),
     ("GET", "/sessions/{session}/bookings/", None, (401, 403, 403, 200, 200, 200)),
+    # Series: staff and instructors read; staff and the semester's master instructor write.
+    ("GET", "/series/", None, (401, 403, 403, 200, 200, 200)),
+    ("POST", "/series/", _series_body, (401, 403, 403, 403, 201, 201)),
+    ("GET", "/series/{series}/", None, (401, 403, 403, 200, 200, 200)),
+    ("PATCH", "/series/{series}/", lambda w, r: {"scope": "all", "title": "Renamed"}, (401, 403, 403, 403, 200, 200)),  # noqa: E501
+    ("POST", "/series/{series}/cancel/", lambda w, r: {"scope": "all"}, (401, 403, 403, 403, 200, 200)),  # noqa: E501
     # A session's history: its instructors and staff; to anyone else it does not exist.
     ("GET", "/sessions/{session}/history/", None, (401, 404, 404, 200, 200, 200)),
     # The attendance register: staff, the master instructor, an instructor (their own

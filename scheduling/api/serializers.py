@@ -108,6 +108,9 @@ SESSION_REPRESENTATION: tuple[tuple[str, str], ...] = (
     ("credit_cost", FIELD),
     ("location", FIELD),
     ("meeting_link", METHOD),
+    ("allow_overlap", FIELD),
+    ("overlap_reason", FIELD),
+    ("series", KEY),
     *((name, FLOAT if name == "average_rating" else FIELD) for name in SESSION_STATISTICS),
     ("created_at", DATETIME),
     ("updated_at", DATETIME),
@@ -289,3 +292,20 @@ class RosterEntrySerializer(serializers.ModelSerializer):
 def changes_of(serializer: SessionInputSerializer) -> dict[str, Any]:
     """The validated fields a session update may pass to the service."""
     return {name: value for name, value in serializer.validated_data.items() if name != "semester"}
+
+
+class ConflictingSessionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(
+        allow_null=True, help_text="Null for another occurrence of the same new series."
+    )
+    title = serializers.CharField()
+    date_start = serializers.DateTimeField()
+
+
+class SessionConflictErrorSerializer(serializers.Serializer):
+    """A 409: `{"detail", "code"}`; with `instructor_busy` or `location_busy`, the
+    sessions in the way."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    conflicts = ConflictingSessionSerializer(many=True, required=False)

@@ -18,7 +18,7 @@ from bookings.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from bookings.models import Booking
 from bookings.services import cancel_session, session_update
 from config.errors import PermissionDenied
-from config.spectacular import PROTECTED_409, error_responses
+from config.spectacular import PROTECTED_409, error_response, error_responses
 from config.sync import LIST_VALIDATOR_DESCRIPTION, NOT_MODIFIED, SYNC_PARAMETERS, conditional_list
 from scheduling.access import can_view_roster, check_can_manage
 from scheduling.filters import GroupFilter, SessionFilter, SessionFilterBackend
@@ -40,6 +40,7 @@ from .serializers import (
     RosterEntrySerializer,
     SemesterSerializer,
     SessionCancellationSerializer,
+    SessionConflictErrorSerializer,
     SessionInputSerializer,
     SessionSerializer,
     SessionUpdateSerializer,
@@ -173,6 +174,14 @@ class GroupViewSet(viewsets.ModelViewSet):
 
 
 SESSION_WRITE_ERRORS = error_responses(400, 403, 503)
+SESSION_CONFLICT_409 = {
+    409: error_response(
+        409,
+        SessionConflictErrorSerializer,
+        "The current state refuses the request; `code` says why, and `conflicts` names "
+        "the sessions in the way of `instructor_busy` and `location_busy`.",
+    )
+}
 
 
 @extend_schema_view(
@@ -193,21 +202,24 @@ SESSION_WRITE_ERRORS = error_responses(400, 403, 503)
     ),
     create=extend_schema(
         description="Staff or the semester's master instructor. A target specialization "
-        "needs an active qualification of the instructor (403 `not_qualified`).",
+        "needs an active qualification of the instructor (403 `not_qualified`). A session "
+        "overlapping another of its instructor, or another at the same location, is 409 "
+        "`instructor_busy` / `location_busy` with the sessions in `conflicts`, unless staff "
+        "set `allow_overlap` with an `overlap_reason`.",
         request=SessionInputSerializer,
-        responses={201: SessionSerializer, **SESSION_WRITE_ERRORS},
+        responses={201: SessionSerializer, **SESSION_WRITE_ERRORS, **SESSION_CONFLICT_409},
     ),
     update=extend_schema(
         description="Staff or the semester's master instructor. The semester cannot change "
         "(400); raising `capacity` promotes the waitlist, lowering it below the confirmed "
         "bookings is 409 `capacity_below_confirmed`; a cancelled session is 409.",
         request=SessionUpdateSerializer,
-        responses={200: SessionSerializer, **SESSION_WRITE_ERRORS, **error_responses(409)},
+        responses={200: SessionSerializer, **SESSION_WRITE_ERRORS, **SESSION_CONFLICT_409},
     ),
     partial_update=extend_schema(
         description="As PUT, for the fields sent.",
         request=SessionUpdateSerializer,
-        responses={200: SessionSerializer, **SESSION_WRITE_ERRORS, **error_responses(409)},
+        responses={200: SessionSerializer, **SESSION_WRITE_ERRORS, **SESSION_CONFLICT_409},
     ),
     destroy=extend_schema(
         description="Staff or the semester's master instructor. Refused with 409 `protected` "

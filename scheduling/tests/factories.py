@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import factory
 from django.utils import timezone
@@ -55,8 +55,39 @@ class GroupFactory(factory.django.DjangoModelFactory):
             self.members.set(extracted)
 
 
+def first_free_hour(instructor_id: int, start: datetime, length: timedelta) -> datetime:
+    """`start`, or the first whole hour after it at which the instructor is free.
+
+    Sessions of one instructor may not overlap (on PostgreSQL an exclusion
+    constraint says so), so factory sessions of a shared instructor queue up
+    one after another instead of all sitting at the same hour.
+    """
+    while True:
+        clash = (
+            Session.objects.filter(
+                instructor_id=instructor_id,
+                status=Session.Status.SCHEDULED,
+                allow_overlap=False,
+                date_start__lt=start + length,
+                date_end__gt=start,
+            )
+            .order_by("-date_end")
+            .values_list("date_end", flat=True)
+            .first()
+        )
+        if clash is None:
+            return start
+        start = clash.replace(minute=0, second=0, microsecond=0)
+        if start < clash:
+            start += timedelta(hours=1)
+
+
+SESSION_LENGTH = timedelta(hours=1, minutes=30)
+
+
 class SessionFactory(factory.django.DjangoModelFactory):
-    """A scheduled on-site session three days ahead, in its semester."""
+    """A scheduled on-site session three days ahead (or at its instructor's next free
+    hour after that), in its semester."""
 
     class Meta:
         model = Session
@@ -67,12 +98,14 @@ class SessionFactory(factory.django.DjangoModelFactory):
     instructor = factory.LazyAttribute(lambda session: session.semester.master_instructor)
     session_type = Session.SessionType.ON_SITE
     status = Session.Status.SCHEDULED
-    date_start = factory.LazyFunction(
-        lambda: (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    date_start = factory.LazyAttribute(
+        lambda session: first_free_hour(
+            session.instructor.pk,
+            (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0),
+            SESSION_LENGTH,
+        )
     )
-    date_end = factory.LazyAttribute(
-        lambda session: session.date_start + timedelta(hours=1, minutes=30)
-    )
+    date_end = factory.LazyAttribute(lambda session: session.date_start + SESSION_LENGTH)
     capacity = 20
     credit_cost = 1
     location = factory.LazyAttribute(
@@ -90,6 +123,10 @@ class SessionFactory(factory.django.DjangoModelFactory):
 
 
 class PastSessionFactory(SessionFactory):
-    date_start = factory.LazyFunction(
-        lambda: (timezone.now() - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    date_start = factory.LazyAttribute(
+        lambda session: first_free_hour(
+            session.instructor.pk,
+            (timezone.now() - timedelta(days=2)).replace(minute=0, second=0, microsecond=0),
+            SESSION_LENGTH,
+        )
     )

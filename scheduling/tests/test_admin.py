@@ -23,7 +23,7 @@ from bookings.services import book_session, grant_credits
 from bookings.tests.factories import BookingFactory
 from engagement.models import Attendance, Feedback, ProjectSession
 from engagement.tests.factories import AttendanceFactory, FeedbackFactory, ProjectSessionFactory
-from scheduling.models import Group, Semester, Session
+from scheduling.models import Group, Semester, Session, SessionSeries
 from scheduling.tests.factories import (
     GroupFactory,
     PastSessionFactory,
@@ -581,3 +581,43 @@ def test_semester_saves_through_its_service(staff_client):
     assert "end_date" in refused.context["adminform"].form.errors
     assert staff_client.post(url, {**data, "end_date": "2030-06-01"}).status_code == 302
     assert Semester.objects.get(code="S-TEST").master_instructor == master
+
+
+SERIES_CHANGELIST = reverse("admin:scheduling_sessionseries_changelist")
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_series_are_listed_with_their_occurrences_read_only(
+    staff_client, staff, size, django_assert_num_queries
+):
+    from datetime import time
+
+    from scheduling.series import series_create
+
+    for n in range(size):
+        semester = SemesterFactory(location=f"Court {n}")
+        series_create(
+            by=staff,
+            semester=semester,
+            title="Weekly drills",
+            instructor=semester.master_instructor,
+            weekdays=[1, 4],
+            start_time=time(18, 0),
+            duration_minutes=60,
+            first_date=timezone.localdate() + timedelta(days=1),
+            count=4,
+        )
+    series = SessionSeries.objects.first()
+
+    # 2 session + user; 1 semester filter choices; 2 counts; 1 page of series with their
+    # occurrence counts, semester and instructor joined: 6 at every size.
+    with django_assert_num_queries(6):
+        listing = staff_client.get(SERIES_CHANGELIST)
+    detail = staff_client.get(reverse("admin:scheduling_sessionseries_change", args=[series.pk]))
+
+    assert listing.status_code == 200
+    assert listing.content.decode().count("Weekly drills") == size
+    assert detail.status_code == 200
+    html = detail.content.decode()
+    assert html.count('class="field-date_start"') >= 4
+    assert 'name="_save"' not in html

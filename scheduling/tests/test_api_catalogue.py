@@ -110,7 +110,7 @@ def test_a_semester_with_sessions_cannot_be_deleted(token_client, world):
     assert response.status_code == 409
     body = response.json()
     assert body["code"] == "protected"
-    assert body["blocking"] == {"sessions": 2, "groups": 1, "projects": 1}
+    assert body["blocking"] == {"sessions": 2, "groups": 1, "projects": 1, "series": 0}
     assert Semester.objects.filter(pk=world.semester.pk).exists()
 
 

@@ -115,8 +115,10 @@ class Command(BaseCommand):
                 semester=semester,
                 instructor=coach_instructor if kind == "hybrid" else master,
                 session_type=kind,
-                date_start=_at(abs(offset), 17),
-                date_end=_at(abs(offset), 19),
+                # A past session is booked while upcoming, a month ahead, clear of the
+                # upcoming ones: an instructor's sessions may not overlap.
+                date_start=_at(abs(offset) + (30 if past else 0), 17),
+                date_end=_at(abs(offset) + (30 if past else 0), 19),
                 capacity=capacity,
                 credit_cost=cost,
                 target_specialization=target,

@@ -1,0 +1,110 @@
+"""`/api/v1/series/`: create with dry_run, read, scoped edit and cancel."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.tests.factories import InstructorFactory, StudentFactory
+from scheduling.models import Session, SessionSeries
+from scheduling.tests.factories import SemesterFactory, SessionFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/series/"
+
+
+def payload(semester, **fields) -> dict:
+    return {
+        "semester": semester.pk,
+        "title": "Evening technique",
+        "instructor": semester.master_instructor.pk,
+        "weekdays": [2, 4],
+        "start_time": "18:00",
+        "duration_minutes": 90,
+        "first_date": (timezone.localdate() + timedelta(days=1)).isoformat(),
+        "count": 6,
+        **fields,
+    }
+
+
+def test_the_master_instructor_previews_then_creates_a_series(token_client):
+    semester = SemesterFactory()
+    client = token_client(semester.master_instructor)
+
+    preview = client.post(LIST, payload(semester, dry_run=True), format="json")
+    created = client.post(LIST, payload(semester), format="json")
+
+    assert preview.status_code == 200
+    assert len(preview.json()["occurrences"]) == 6 and preview.json()["problems"] == []
+    assert created.status_code == 201
+    body = created.json()
+    assert len(body["occurrences"]) == 6
+    assert Session.objects.filter(series_id=body["id"]).count() == 6
+    assert client.get(f"{LIST}{body['id']}/").json()["occurrences"] == body["occurrences"]
+
+
+def test_a_conflicting_date_is_a_409_naming_it_and_nothing_is_written(token_client):
+    semester = SemesterFactory()
+    client = token_client(semester.master_instructor)
+    first = client.post(LIST, payload(semester, dry_run=True), format="json").json()
+    busy = first["occurrences"][2]
+    SessionFactory(
+        semester=semester,
+        instructor=semester.master_instructor,
+        date_start=busy["date_start"],
+        date_end=busy["date_end"],
+    )
+    before = Session.objects.count()
+
+    response = client.post(LIST, payload(semester), format="json")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "instructor_busy"
+    assert [p["date"] for p in response.json()["problems"]] == [busy["date_start"][:10]]
+    assert Session.objects.count() == before and not SessionSeries.objects.exists()
+
+
+def test_a_date_outside_the_semester_is_a_400_naming_it(token_client):
+    semester = SemesterFactory(end_date=timezone.localdate() + timedelta(days=10))
+    client = token_client(semester.master_instructor)
+
+    response = client.post(LIST, payload(semester, count=8), format="json")
+
+    assert response.status_code == 400
+    assert all("within semester" in m for m in response.json()["occurrences"])
+    assert not SessionSeries.objects.exists()
+
+
+def test_others_cannot_create_and_students_cannot_read(token_client):
+    semester = SemesterFactory()
+
+    stranger = token_client(InstructorFactory()).post(LIST, payload(semester), format="json")
+    student = token_client(StudentFactory()).get(LIST)
+
+    assert stranger.status_code == 403
+    assert student.status_code == 403
+
+
+def test_scoped_edit_and_cancel(token_client):
+    semester = SemesterFactory()
+    client = token_client(semester.master_instructor)
+    series = client.post(LIST, payload(semester), format="json").json()
+    third = series["occurrences"][2]["id"]
+
+    edited = client.patch(
+        f"{LIST}{series['id']}/",
+        {"scope": "following", "occurrence": third, "title": "Late technique"},
+        format="json",
+    )
+    cancelled = client.post(
+        f"{LIST}{series['id']}/cancel/", {"scope": "this", "occurrence": third}, format="json"
+    )
+
+    assert edited.status_code == 200
+    assert len(edited.json()["sessions"]) == 4
+    titles = [o["title"] for o in edited.json()["series"]["occurrences"]]
+    assert titles == ["Evening technique"] * 2 + ["Late technique"] * 4
+    assert cancelled.status_code == 200
+    assert cancelled.json()["sessions"] == [third]
+    assert Session.objects.get(pk=third).status == "cancelled"

@@ -1,0 +1,263 @@
+"""Instructor and location conflicts (scheduling/conflicts.py), through the API."""
+
+from datetime import datetime, timedelta
+from functools import partial
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts.tests.factories import InstructorFactory
+from activity.models import Activity
+from bookings.tests.conftest import run_together
+from config.atomic import service_transaction
+from config.errors import Conflict
+from scheduling.models import Session
+from scheduling.services import session_create
+from scheduling.tests.api_world import build_world, session_payload
+from scheduling.tests.factories import SessionFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/sessions/"
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the exclusion constraint is PostgreSQL's"
+)
+
+
+def existing(world, **fields) -> Session:
+    """A scheduled on-site session of the world's semester at the payload's time."""
+    payload = session_payload(world)
+    return SessionFactory(
+        semester=world.semester,
+        instructor=fields.pop("instructor", world.instructor),
+        date_start=datetime.fromisoformat(payload["date_start"]),
+        date_end=datetime.fromisoformat(payload["date_end"]),
+        **fields,
+    )
+
+
+def test_an_instructor_cannot_teach_two_overlapping_sessions(token_client):
+    world = build_world()
+    taken = existing(world, title="Serve drills", location="Court 2")
+    start = taken.date_start + timedelta(hours=1)
+
+    response = token_client(world.master).post(
+        LIST, session_payload(world, date_start=start, date_end=start + timedelta(hours=2))
+    )
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "instructor_busy"
+    assert [c["id"] for c in body["conflicts"]] == [taken.pk]
+    assert "Serve drills" in body["detail"]
+    assert Session.objects.count() == 2
+
+
+def test_back_to_back_sessions_and_cancelled_ones_do_not_conflict(token_client):
+    world = build_world()
+    before = existing(world, location="Court 2")
+    cancelled = existing(world, location="Court 3", status=Session.Status.CANCELLED)
+    client = token_client(world.master)
+
+    back_to_back = client.post(
+        LIST,
+        session_payload(
+            world, date_start=before.date_end, date_end=before.date_end + timedelta(hours=1)
+        ),
+    )
+    over_the_cancelled = client.post(
+        LIST,
+        session_payload(
+            world,
+            date_start=cancelled.date_start,
+            date_end=cancelled.date_start - timedelta(hours=-1),
+            location="Court 3",
+        )
+        | {"instructor": InstructorFactory().pk},
+    )
+
+    assert back_to_back.status_code == 201
+    assert over_the_cancelled.status_code == 201
+
+
+def test_one_location_cannot_hold_two_overlapping_sessions(token_client):
+    world = build_world()
+    taken = existing(world, instructor=InstructorFactory(), location="Court  2")
+    other = InstructorFactory()
+
+    response = token_client(world.master).post(
+        LIST, session_payload(world, instructor=other.pk, location=" court 2")
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "location_busy"
+    assert [c["id"] for c in response.json()["conflicts"]] == [taken.pk]
+
+
+def test_a_shareable_location_holds_overlapping_sessions(token_client, settings):
+    settings.SHAREABLE_LOCATIONS = ["Sports Hall"]
+    world = build_world()
+    existing(world, instructor=InstructorFactory(), location="sports hall")
+
+    response = token_client(world.master).post(LIST, session_payload(world, location="SportsHall"))
+
+    assert response.status_code == 201
+
+
+def test_staff_may_allow_an_overlap_with_a_reason_that_is_recorded(token_client):
+    world = build_world()
+    existing(world, location="Court 2")
+    client = token_client(world.staff)
+
+    without_reason = client.post(LIST, session_payload(world, allow_overlap=True))
+    with_reason = client.post(
+        LIST, session_payload(world, allow_overlap=True, overlap_reason="Joint clinic")
+    )
+
+    assert without_reason.status_code == 400
+    assert "overlap_reason" in without_reason.json()
+    assert with_reason.status_code == 201
+    created = Activity.objects.get(verb="session.created", target_id=with_reason.json()["id"])
+    assert created.data["allow_overlap"] is True
+    assert created.data["overlap_reason"] == "Joint clinic"
+
+
+def test_only_staff_may_allow_an_overlap(token_client):
+    world = build_world()
+
+    response = token_client(world.master).post(
+        LIST, session_payload(world, allow_overlap=True, overlap_reason="Mine")
+    )
+
+    assert response.status_code == 403
+
+
+def test_moving_a_session_onto_another_is_refused(token_client):
+    world = build_world()
+    taken = existing(world, location="Court 2")
+    moving = SessionFactory(
+        semester=world.semester,
+        instructor=world.instructor,
+        date_start=taken.date_start + timedelta(days=1),
+        date_end=taken.date_end + timedelta(days=1),
+    )
+
+    response = token_client(world.master).patch(
+        f"{LIST}{moving.pk}/",
+        {"date_start": taken.date_start.isoformat(), "date_end": taken.date_end.isoformat()},
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "instructor_busy"
+    moving.refresh_from_db()
+    assert moving.date_start == taken.date_start + timedelta(days=1)
+
+
+@on_postgresql
+def test_the_exclusion_constraint_stands_behind_the_service():
+    taken = SessionFactory()
+    twin = Session(
+        title="Twin",
+        semester=taken.semester,
+        instructor=taken.instructor,
+        date_start=taken.date_start + timedelta(minutes=30),
+        date_end=taken.date_end + timedelta(minutes=30),
+    )
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        twin.save()
+    with pytest.raises(Conflict) as refused, service_transaction():
+        twin.save()
+    assert refused.value.code == "instructor_busy"
+    # allow_overlap rows and cancelled rows are outside the constraint.
+    twin.allow_overlap, twin.overlap_reason = True, "Joint clinic"
+    twin.save()
+
+
+@on_postgresql
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_overlapping_creations_give_one_session(settings):
+    settings.BOOKING_LOCK_TIMEOUT_MS = 30_000
+    world = build_world()
+    payload = session_payload(world)
+    fields = {
+        "title": "Race",
+        "instructor": world.instructor,
+        "date_start": payload["date_start"],
+        "date_end": payload["date_end"],
+    }
+    calls = [
+        partial(
+            session_create,
+            by=world.master,
+            semester=world.semester,
+            location=f"Court {n}",
+            **fields,
+        )
+        for n in range(2)
+    ]
+
+    outcome = run_together(calls)
+
+    assert len(outcome.results) == 1
+    assert [getattr(e, "code", e) for e in outcome.errors.values()] == ["instructor_busy"]
+    assert Session.objects.filter(title="Race").count() == 1
+
+
+def test_the_admin_form_shows_a_conflict_on_the_instructor_field(client):
+    from django.urls import reverse
+
+    from accounts.tests.factories import StaffFactory
+
+    world = build_world()
+    taken = existing(world, location="Court 2")
+    staff = StaffFactory(is_superuser=True)
+    client.force_login(staff)
+
+    response = client.post(
+        reverse("admin:scheduling_session_add"),
+        {
+            "title": "Clash",
+            "description": "",
+            "semester": world.semester.pk,
+            "instructor": world.instructor.pk,
+            "session_type": "on_site",
+            "date_start_0": timezone.localtime(taken.date_start).date().isoformat(),
+            "date_start_1": timezone.localtime(taken.date_start).time().isoformat(),
+            "date_end_0": timezone.localtime(taken.date_end).date().isoformat(),
+            "date_end_1": timezone.localtime(taken.date_end).time().isoformat(),
+            "capacity": 5,
+            "credit_cost": 1,
+            "location": "Court 9",
+            "overlap_reason": "",
+            "bookings-TOTAL_FORMS": 0,
+            "bookings-INITIAL_FORMS": 0,
+        },
+    )
+
+    assert response.status_code == 200
+    assert "instructor" in response.context["adminform"].form.errors
+    assert Session.objects.filter(title="Clash").count() == 0
+
+
+def test_the_master_instructor_may_resend_but_not_change_a_staff_overlap(token_client):
+    world = build_world()
+    existing(world, location="Court 2")
+    created = token_client(world.staff).post(
+        LIST, session_payload(world, allow_overlap=True, overlap_reason="Joint clinic")
+    )
+    master = token_client(world.master)
+    url = f"{LIST}{created.json()['id']}/"
+
+    resent = master.patch(
+        url, {"allow_overlap": True, "overlap_reason": "Joint clinic", "title": "Renamed"}
+    )
+    reworded = master.patch(url, {"overlap_reason": "Mine now"})
+    withdrawn = master.patch(url, {"allow_overlap": False})
+
+    assert resent.status_code == 200
+    assert reworded.status_code == 403
+    # Without the flag the session clashes again: refused, the overlap stays.
+    assert withdrawn.status_code == 409 and withdrawn.json()["code"] == "instructor_busy"
