@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -33,6 +33,7 @@ from config.errors import Busy, Conflict, PermissionDenied
 from scheduling.access import can_manage_semester, lock_session
 from scheduling.errors import SESSION_CANCELLED, SESSION_DELETED, SESSION_STARTED
 from scheduling.models import Session
+from scheduling.querysets import eligibility_q
 from scheduling.services import session_update_apply, session_update_prepare
 
 from .errors import (
@@ -55,12 +56,20 @@ def confirmed_count(session: Session) -> int:
     return Booking.objects.filter(session=session, status=Booking.Status.CONFIRMED).count()
 
 
-def seat_counts(session: Session) -> dict[str, int]:
+def seat_counts(session: Session, student_id: int | None = None) -> dict[str, int]:
     """Confirmed and waitlisted bookings in one statement (the waitlist's length gives a
-    new entry's position). Precondition: the session row is locked."""
+    new entry's position), and `held`: the live bookings of `student_id` among them.
+
+    Precondition: the session row is locked. This must be a statement of its own,
+    run after the lock statement: READ COMMITTED gives each statement the snapshot of
+    its start, so counts taken inside the lock statement would miss the bookings of
+    the writer it waited for.
+    """
+    held = Q(student_id=student_id) & ~Q(status=Booking.Status.CANCELLED)
     return Booking.objects.filter(session=session).aggregate(
         confirmed=Count("pk", filter=Q(status=Booking.Status.CONFIRMED)),
         waitlisted=Count("pk", filter=Q(status=Booking.Status.WAITLISTED)),
+        held=Count("pk", filter=held),
     )
 
 
@@ -121,6 +130,32 @@ def _lock(session_id: int) -> Session:
         return lock_session(session_id)
     except Session.DoesNotExist:
         # Deleted while the caller waited for its lock (or before): a state, not a crash.
+        raise Conflict("The session no longer exists.", code=SESSION_DELETED) from None
+
+
+def _lock_for_booking(session_id: int, student: User, viewer: User | None = None) -> Session:
+    """`lock_session` with the student's eligibility read in the same statement
+    (`student_eligible`): it depends on the session's own columns and on group
+    membership, which no booking writer changes, so it needs no statement of its own.
+
+    With `viewer`, only a session that the viewer may see is found (and locked): the
+    API's lookup and the lock in one statement.
+    """
+    eligible = ExpressionWrapper(eligibility_q(student), output_field=BooleanField())
+    sessions = Session.objects.all() if viewer is None else Session.objects.visible_to(viewer)
+    try:
+        return (
+            sessions.filter(pk=session_id)
+            .annotate(student_eligible=eligible)
+            .select_for_update(of=("self",))
+            .get()
+        )
+    except Session.DoesNotExist:
+        if viewer is not None:
+            # What DRF's related field answers for an id the caller cannot see.
+            raise ValidationError(
+                {"session": [f'Invalid pk "{session_id}" - object does not exist.']}
+            ) from None
         raise Conflict("The session no longer exists.", code=SESSION_DELETED) from None
 
 
@@ -221,24 +256,30 @@ def _check_open_for_booking(session: Session, now: timezone.datetime) -> None:
         raise Conflict("The session has already started.", code=SESSION_STARTED)
 
 
-def book_session(*, student: User, session: Session, by: User) -> Booking:
+def book_session(
+    *, student: User, session: Session | int, by: User, visible_to: User | None = None
+) -> Booking:
     """Book a seat: confirmed and charged while one is free, waitlisted when full.
 
+    `session` is a Session or its id. With `visible_to`, a session that user may not
+    see is, to them, one that does not exist: a ValidationError on `session`, checked
+    in the statement that locks it (the API's lookup costs no statement of its own).
     The booking comes back with its session, its student and `waitlist_position` set.
     """
+    session_id = session if isinstance(session, int) else session.pk
     if not (by.is_staff or by.pk == student.pk):
         raise PermissionDenied("You may only book for yourself.")
     if not student.is_student:
         raise Conflict("Only students can book sessions.", code=NOT_ELIGIBLE)
     with service_transaction():
-        session = _lock(session.pk)
+        session = _lock_for_booking(session_id, student, visible_to)
         now = timezone.now()
         _check_open_for_booking(session, now)
-        if not is_eligible(student, session):
+        if not session.student_eligible:
             raise Conflict("You are not eligible for this session.", code=NOT_ELIGIBLE)
-        if Booking.objects.live().filter(session=session, student=student).exists():
+        counts = seat_counts(session, student.pk)
+        if counts["held"]:
             raise Conflict("You already hold a booking for this session.", code=ALREADY_BOOKED)
-        counts = seat_counts(session)
         has_seat = counts["confirmed"] < session.capacity
         if has_seat:
             # Debit first, so the booking row is written once, with what it cost.
