@@ -300,8 +300,12 @@ def main() -> int:
     parser.add_argument("--throughput-students", type=int, default=60)
     parser.add_argument("--output", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--booking-only", action="store_true", help="only the booking floor (PostgreSQL)"
+    )
+    parser.add_argument("--booking-threads", type=int, default=8)
     args = parser.parse_args()
-    scales = [int(s) for s in args.scales.split(",")]
+    scales = [] if args.booking_only else [int(s) for s in args.scales.split(",")]
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
 
@@ -322,7 +326,18 @@ def main() -> int:
             load.grow_and_analyze(scale)
             rows += measure_lists(server, db, token, scale, args)
         throughput = None
+        bookings: list[dict] = []
         if db.vendor == "postgresql":
+            from bench import booking
+
+            print("  bookings: ours against the floor ...", file=sys.stderr)
+            bookings = booking.measure(
+                server.port,
+                db.url.replace("postgres://", "postgresql://", 1),
+                args.booking_threads,
+            )
+            print(booking.markdown(bookings, args.booking_threads, "POST /api/v1/bookings/"))
+        if db.vendor == "postgresql" and scales:
             print("  booking throughput ...", file=sys.stderr)
             throughput = measure_booking_throughput(
                 server, args.throughput_threads, args.throughput_students
@@ -338,10 +353,12 @@ def main() -> int:
             "requests": args.requests,
             "lists": rows,
             "booking_throughput": throughput,
+            "booking_floor": bookings,
         }
         (output / "results.json").write_text(json.dumps(report, indent=2))
-        plot(rows, output / "latency.png")
-        print(markdown(rows, throughput))
+        if rows:
+            plot(rows, output / "latency.png")
+            print(markdown(rows, throughput))
         print(f"\nWritten: {output / 'results.json'}, {output / 'latency.png'}", file=sys.stderr)
         failed = throughput is not None and (
             throughput["server_errors"]
