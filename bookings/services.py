@@ -175,6 +175,42 @@ def _lock_users(user_ids: Iterable[int]) -> dict[int, int]:
     return dict(rows.values_list("pk", "credit_balance"))
 
 
+def _lock_session_and_promotable(
+    session_id: int, student_id: int, now: datetime
+) -> dict[int, Session]:
+    """Lock a session and the sessions on whose waitlists `student_id` sits (credits
+    reaching them may promote them), in ascending id, in one statement. The waitlists
+    are read as the statement starts, as a read before the lock would be: the caller
+    checks them again under the locks (`_promotable_sessions_locked`)."""
+    waiting_on = Booking.objects.filter(
+        student_id=student_id,
+        status=Booking.Status.WAITLISTED,
+        session__status=Session.Status.SCHEDULED,
+        session__date_start__gt=now,
+    ).values("session_id")
+    rows = (
+        Session.objects.filter(Q(pk=session_id) | Q(pk__in=waiting_on))
+        .order_by("pk")
+        .select_for_update()
+    )
+    return {session.pk: session for session in rows}
+
+
+def _lock_users_and_waitlists(user_ids: set[int], session_ids: set[int]) -> dict[int, int]:
+    """`_lock_users` of `user_ids` and of every student waitlisted on `session_ids`, in one
+    statement. Precondition: those sessions are locked, so their waitlists cannot change
+    while the statement runs."""
+    waiting = Booking.objects.filter(
+        session_id__in=session_ids, status=Booking.Status.WAITLISTED
+    ).values("student_id")
+    rows = (
+        User.objects.filter(Q(pk__in=user_ids) | Q(pk__in=waiting))
+        .order_by("pk")
+        .select_for_update(no_key=True)
+    )
+    return dict(rows.values_list("pk", "credit_balance"))
+
+
 def _waitlisted_students(session_ids: Iterable[int]) -> set[int]:
     return set(
         Booking.objects.filter(
@@ -463,8 +499,8 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         raise PermissionDenied("Only the student or staff may cancel this booking.")
     with service_transaction():
         now = timezone.now()
-        others = _promotable_sessions_of([booking.student_id], now)
-        sessions = _lock_sessions({booking.session_id} | others)
+        sessions = _lock_session_and_promotable(booking.session_id, booking.student_id, now)
+        others = set(sessions) - {booking.session_id}
         if booking.session_id not in sessions:
             raise Conflict("The session no longer exists.", code=SESSION_DELETED)
         session = sessions[booking.session_id]
@@ -488,10 +524,9 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         )
         if was_confirmed:
             # Every balance this transaction may move, in one ascending batch.
-            lock_ids = {booking.student_id} | _waitlisted_students([session.pk])
-            if refundable:
-                lock_ids |= _waitlisted_students(others)
-            _lock_users(lock_ids)
+            _lock_users_and_waitlists(
+                {booking.student_id}, {session.pk} | (others if refundable else set())
+            )
         refunded_students = [booking.student_id] if refundable else []
         promotable = _promotable_sessions_locked(refunded_students, sessions)
         refunded = 0
