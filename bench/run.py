@@ -307,8 +307,12 @@ def main() -> int:
         help="grow to the largest scale and time only the reports (register and dashboard)",
     )
     parser.add_argument("--report-requests", type=int, default=20)
+    parser.add_argument(
+        "--booking-only", action="store_true", help="only the booking floor (PostgreSQL)"
+    )
+    parser.add_argument("--booking-threads", type=int, default=8)
     args = parser.parse_args()
-    scales = [int(s) for s in args.scales.split(",")]
+    scales = [] if args.booking_only else [int(s) for s in args.scales.split(",")]
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
 
@@ -330,9 +334,22 @@ def main() -> int:
             if not args.reports_only:
                 rows += measure_lists(server, db, token, scale, args)
         print("  reports (register of a 30-student group, dashboard) ...", file=sys.stderr)
-        report_rows = bench_reports.measure(_timed, args.report_requests)
+        report_rows = (
+            [] if args.booking_only else bench_reports.measure(_timed, args.report_requests)
+        )
         throughput = None
+        bookings: list[dict] = []
         if db.vendor == "postgresql" and not args.reports_only:
+            from bench import booking
+
+            print("  bookings: ours against the floor ...", file=sys.stderr)
+            bookings = booking.measure(
+                server.port,
+                db.url.replace("postgres://", "postgresql://", 1),
+                args.booking_threads,
+            )
+            print(booking.markdown(bookings, args.booking_threads, "POST /api/v1/bookings/"))
+        if db.vendor == "postgresql" and scales and not args.reports_only:
             print("  booking throughput ...", file=sys.stderr)
             throughput = measure_booking_throughput(
                 server, args.throughput_threads, args.throughput_students
@@ -349,12 +366,14 @@ def main() -> int:
             "lists": rows,
             "booking_throughput": throughput,
             "reports": report_rows,
+            "booking_floor": bookings,
         }
         (output / "results.json").write_text(json.dumps(report, indent=2))
         if rows:
             plot(rows, output / "latency.png")
             print(markdown(rows, throughput))
-        print("\n" + bench_reports.markdown(report_rows))
+        if report_rows:
+            print("\n" + bench_reports.markdown(report_rows))
         print(f"\nWritten: {output / 'results.json'}, {output / 'latency.png'}", file=sys.stderr)
         failed = throughput is not None and (
             throughput["server_errors"]

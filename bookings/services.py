@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -33,6 +33,7 @@ from config.errors import Busy, Conflict, PermissionDenied
 from scheduling.access import can_manage_semester, lock_session
 from scheduling.errors import SESSION_CANCELLED, SESSION_DELETED, SESSION_STARTED
 from scheduling.models import Session
+from scheduling.querysets import eligibility_q
 from scheduling.services import session_update_apply, session_update_prepare
 
 from .errors import (
@@ -55,12 +56,20 @@ def confirmed_count(session: Session) -> int:
     return Booking.objects.filter(session=session, status=Booking.Status.CONFIRMED).count()
 
 
-def seat_counts(session: Session) -> dict[str, int]:
+def seat_counts(session: Session, student_id: int | None = None) -> dict[str, int]:
     """Confirmed and waitlisted bookings in one statement (the waitlist's length gives a
-    new entry's position). Precondition: the session row is locked."""
+    new entry's position), and `held`: the live bookings of `student_id` among them.
+
+    Precondition: the session row is locked. This must be a statement of its own,
+    run after the lock statement: READ COMMITTED gives each statement the snapshot of
+    its start, so counts taken inside the lock statement would miss the bookings of
+    the writer it waited for.
+    """
+    held = Q(student_id=student_id) & ~Q(status=Booking.Status.CANCELLED)
     return Booking.objects.filter(session=session).aggregate(
         confirmed=Count("pk", filter=Q(status=Booking.Status.CONFIRMED)),
         waitlisted=Count("pk", filter=Q(status=Booking.Status.WAITLISTED)),
+        held=Count("pk", filter=held),
     )
 
 
@@ -124,6 +133,32 @@ def _lock(session_id: int) -> Session:
         raise Conflict("The session no longer exists.", code=SESSION_DELETED) from None
 
 
+def _lock_for_booking(session_id: int, student: User, viewer: User | None = None) -> Session:
+    """`lock_session` with the student's eligibility read in the same statement
+    (`student_eligible`): it depends on the session's own columns and on group
+    membership, which no booking writer changes, so it needs no statement of its own.
+
+    With `viewer`, only a session that the viewer may see is found (and locked): the
+    API's lookup and the lock in one statement.
+    """
+    eligible = ExpressionWrapper(eligibility_q(student), output_field=BooleanField())
+    sessions = Session.objects.all() if viewer is None else Session.objects.visible_to(viewer)
+    try:
+        return (
+            sessions.filter(pk=session_id)
+            .annotate(student_eligible=eligible)
+            .select_for_update(of=("self",))
+            .get()
+        )
+    except Session.DoesNotExist:
+        if viewer is not None:
+            # What DRF's related field answers for an id the caller cannot see.
+            raise ValidationError(
+                {"session": [f'Invalid pk "{session_id}" - object does not exist.']}
+            ) from None
+        raise Conflict("The session no longer exists.", code=SESSION_DELETED) from None
+
+
 def _lock_sessions(session_ids: Iterable[int]) -> dict[int, Session]:
     """Lock several sessions in ascending id, the protocol's order; returns them by id."""
     rows = Session.objects.filter(pk__in=set(session_ids)).order_by("pk").select_for_update()
@@ -137,6 +172,42 @@ def _lock_users(user_ids: Iterable[int]) -> dict[int, int]:
     if not ids:
         return {}
     rows = User.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True)
+    return dict(rows.values_list("pk", "credit_balance"))
+
+
+def _lock_session_and_promotable(
+    session_id: int, student_id: int, now: datetime
+) -> dict[int, Session]:
+    """Lock a session and the sessions on whose waitlists `student_id` sits (credits
+    reaching them may promote them), in ascending id, in one statement. The waitlists
+    are read as the statement starts, as a read before the lock would be: the caller
+    checks them again under the locks (`_promotable_sessions_locked`)."""
+    waiting_on = Booking.objects.filter(
+        student_id=student_id,
+        status=Booking.Status.WAITLISTED,
+        session__status=Session.Status.SCHEDULED,
+        session__date_start__gt=now,
+    ).values("session_id")
+    rows = (
+        Session.objects.filter(Q(pk=session_id) | Q(pk__in=waiting_on))
+        .order_by("pk")
+        .select_for_update()
+    )
+    return {session.pk: session for session in rows}
+
+
+def _lock_users_and_waitlists(user_ids: set[int], session_ids: set[int]) -> dict[int, int]:
+    """`_lock_users` of `user_ids` and of every student waitlisted on `session_ids`, in one
+    statement. Precondition: those sessions are locked, so their waitlists cannot change
+    while the statement runs."""
+    waiting = Booking.objects.filter(
+        session_id__in=session_ids, status=Booking.Status.WAITLISTED
+    ).values("student_id")
+    rows = (
+        User.objects.filter(Q(pk__in=user_ids) | Q(pk__in=waiting))
+        .order_by("pk")
+        .select_for_update(no_key=True)
+    )
     return dict(rows.values_list("pk", "credit_balance"))
 
 
@@ -221,24 +292,30 @@ def _check_open_for_booking(session: Session, now: timezone.datetime) -> None:
         raise Conflict("The session has already started.", code=SESSION_STARTED)
 
 
-def book_session(*, student: User, session: Session, by: User) -> Booking:
+def book_session(
+    *, student: User, session: Session | int, by: User, visible_to: User | None = None
+) -> Booking:
     """Book a seat: confirmed and charged while one is free, waitlisted when full.
 
+    `session` is a Session or its id. With `visible_to`, a session that user may not
+    see is, to them, one that does not exist: a ValidationError on `session`, checked
+    in the statement that locks it (the API's lookup costs no statement of its own).
     The booking comes back with its session, its student and `waitlist_position` set.
     """
+    session_id = session if isinstance(session, int) else session.pk
     if not (by.is_staff or by.pk == student.pk):
         raise PermissionDenied("You may only book for yourself.")
     if not student.is_student:
         raise Conflict("Only students can book sessions.", code=NOT_ELIGIBLE)
     with service_transaction():
-        session = _lock(session.pk)
+        session = _lock_for_booking(session_id, student, visible_to)
         now = timezone.now()
         _check_open_for_booking(session, now)
-        if not is_eligible(student, session):
+        if not session.student_eligible:
             raise Conflict("You are not eligible for this session.", code=NOT_ELIGIBLE)
-        if Booking.objects.live().filter(session=session, student=student).exists():
+        counts = seat_counts(session, student.pk)
+        if counts["held"]:
             raise Conflict("You already hold a booking for this session.", code=ALREADY_BOOKED)
-        counts = seat_counts(session)
         has_seat = counts["confirmed"] < session.capacity
         if has_seat:
             # Debit first, so the booking row is written once, with what it cost.
@@ -431,8 +508,8 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         raise PermissionDenied("Only the student or staff may cancel this booking.")
     with service_transaction():
         now = timezone.now()
-        others = _promotable_sessions_of([booking.student_id], now)
-        sessions = _lock_sessions({booking.session_id} | others)
+        sessions = _lock_session_and_promotable(booking.session_id, booking.student_id, now)
+        others = set(sessions) - {booking.session_id}
         if booking.session_id not in sessions:
             raise Conflict("The session no longer exists.", code=SESSION_DELETED)
         session = sessions[booking.session_id]
@@ -454,10 +531,9 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         refundable = cancellation_refund(booking, session, now) > 0
         if was_confirmed:
             # Every balance this transaction may move, in one ascending batch.
-            lock_ids = {booking.student_id} | _waitlisted_students([session.pk])
-            if refundable:
-                lock_ids |= _waitlisted_students(others)
-            _lock_users(lock_ids)
+            _lock_users_and_waitlists(
+                {booking.student_id}, {session.pk} | (others if refundable else set())
+            )
         refunded_students = [booking.student_id] if refundable else []
         promotable = _promotable_sessions_locked(refunded_students, sessions)
         refunded = 0

@@ -11,6 +11,9 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 
 # Constraint names whose violation has a meaning of its own for a client are declared
 # by the apps that own them (`error_code(..., constraints=...)` in their errors.py).
@@ -39,17 +42,42 @@ def integrity_conflict(error: IntegrityError) -> Conflict:
     return Conflict(f"The database refused the change ({constraint or 'integrity'}).", code=code)
 
 
+# The lock_timeout (ms) that this connection's PostgreSQL session already has, set by
+# `_set_lock_timeout`; a new connection has the server's default.
+LOCK_TIMEOUT_ATTRIBUTE = "practica_lock_timeout_ms"
+
+
+@receiver(connection_created)
+def _forget_lock_timeout(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
+    setattr(connection, LOCK_TIMEOUT_ATTRIBUTE, None)
+
+
+def _set_lock_timeout() -> None:
+    """Give the service's transaction its lock_timeout, without a statement when the
+    connection already has it.
+
+    Outside a transaction the setting is made for the connection's session (a SET in
+    autocommit is kept, and persistent connections keep it across requests), so a
+    service transaction normally starts without a statement of its own. Inside
+    someone else's transaction a SET would be undone by their rollback, so it is
+    SET LOCAL there, every time.
+    """
+    wanted = settings.BOOKING_LOCK_TIMEOUT_MS
+    if getattr(connection, LOCK_TIMEOUT_ATTRIBUTE, None) == wanted:
+        return
+    local = connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, %s)", [f"{wanted}ms", local])
+    if not local:
+        setattr(connection, LOCK_TIMEOUT_ATTRIBUTE, wanted)
+
+
 @contextmanager
 def service_transaction() -> Iterator[None]:
     try:
+        if connection.vendor == "postgresql":
+            _set_lock_timeout()
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    # SET LOCAL lasts until the end of the outermost transaction.
-                    cursor.execute(
-                        "SELECT set_config('lock_timeout', %s, true)",
-                        [f"{settings.BOOKING_LOCK_TIMEOUT_MS}ms"],
-                    )
             yield
     except IntegrityError as error:
         raise integrity_conflict(error) from error

@@ -97,6 +97,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             student=given.validated_data["student"],
             session=given.validated_data["session"],
             by=request.user,
+            visible_to=request.user,
         )
         # Built from what book_session held before its commit: a booking that committed
         # is never reported as a failure because a read after the commit failed.

@@ -64,8 +64,8 @@ def widen_race_window(monkeypatch, delay: float) -> None:
 
 
 def _slowed(count, delay: float):
-    def slow_count(session: Session):
-        seats = count(session)
+    def slow_count(session: Session, *args):
+        seats = count(session, *args)
         time.sleep(delay)
         return seats
 
@@ -75,6 +75,13 @@ def _slowed(count, delay: float):
 def without_session_locks(monkeypatch) -> None:
     """The negative control: the session read without FOR UPDATE, to prove the lock matters."""
     monkeypatch.setattr(services, "lock_session", lambda pk: Session.objects.get(pk=pk))
+    monkeypatch.setattr(services, "_lock_for_booking", _read_for_booking)
+
+
+def _read_for_booking(session_id: int, student, viewer=None) -> Session:
+    session = Session.objects.get(pk=session_id)
+    session.student_eligible = True  # the race's sessions are open to everyone
+    return session
 
 
 def capacity_race(race, funded_student, monkeypatch, *, delay: float, locks: bool):

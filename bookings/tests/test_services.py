@@ -637,11 +637,11 @@ def test_booking_costs_a_constant_number_of_queries(
         book_session(student=student, session=session, by=student)
     student = funded_student(1)
 
-    # lock the session, eligibility, already booked, count confirmed and waitlisted,
-    # conditional debit, insert the booking (with its cost), ledger row, the activity, its
-    # task rows (the email and the reminder's planning, one INSERT): 7 before the activity
-    # log and the emails, 9 with them; and the webhooks' one read of the active endpoints: 10.
-    with django_assert_num_queries(TRANSACTION + 10):
+    # lock the session with the student's eligibility; count confirmed, waitlisted and the
+    # student's live bookings; conditional debit, insert the booking (with its cost), ledger
+    # row, the activity, its task rows (the email and the reminder's planning, one INSERT);
+    # the webhooks' one read of the active endpoints.
+    with django_assert_num_queries(TRANSACTION + 8):
         book_session(student=student, session=session, by=student)
 
 
@@ -653,13 +653,13 @@ def test_cancelling_with_a_promotion_costs_a_constant_number_of_queries(
     holder = Booking.objects.select_related("student").get(session=session)
     waitlist(funded_student, session, [1] * waiting_count)
 
-    # promotable sessions of the student, lock the sessions, lock the booking, waitlisted
-    # students, lock the users (and read their balances), promotable sessions again under
-    # the locks, refund (credit, ledger row), save the booking; promotion: the locked row
-    # with its confirmed count, the waitlist, lock its users, debit, ledger row, save the
+    # lock the session with those the student waits on, lock the booking, lock the student
+    # and the waitlisted students (one statement), promotable sessions again under the
+    # locks, refund (credit, ledger row), save the booking; promotion: the locked row with
+    # its confirmed count, the waitlist, lock its users, debit, ledger row, save the
     # booking; one INSERT of the booking.cancelled and booking.promoted activities; one
     # INSERT of their task rows (two emails, the promoted seat's reminder planning); one
     # read of the active webhook endpoints.
-    with django_assert_num_queries(TRANSACTION + 18):
+    with django_assert_num_queries(TRANSACTION + 16):
         result = cancel_booking(booking=holder, by=holder.student)
     assert len(result.promoted) == 1

@@ -32,7 +32,9 @@ START_REDIS = (
 def _server_env(database_url: str, redis_url: str | None) -> dict[str, str]:
     return production_environment(
         database_url,
-        THROTTLE_ANON_RATE=f"{LIMIT}/minute",
+        # A day's window: the counters' windows are fixed (config/throttling.py), and a
+        # boundary falling inside the few seconds of a test would restart the count.
+        THROTTLE_ANON_RATE=f"{LIMIT}/day",
         # These failed logins count for the throttle only, not for django-axes' lockout.
         AXES_FAILURE_LIMIT="1000",
         **({"REDIS_URL": redis_url} if redis_url else {}),
@@ -73,7 +75,7 @@ def client_address(redis_db) -> Iterator[str]:
     )
     yield address
     # DRF's anon and user throttles both key an anonymous caller by its address.
-    for key in redis_db.scan_iter(match=f"*throttle_*_{address}"):
+    for key in redis_db.scan_iter(match=f"*throttle_*_{address}_*"):
         redis_db.delete(key)
 
 
@@ -114,7 +116,9 @@ def _alternate(
     return [_failed_login(servers[i % 2].port, source) for i in range(count)]
 
 
-def test_the_anonymous_limit_is_shared_by_two_servers_through_redis(database_url, client_address):
+def test_the_anonymous_limit_is_shared_by_two_servers_through_redis(
+    database_url, client_address, redis_db
+):
     servers = _two_servers(_server_env(database_url, REDIS_URL))
     try:
         statuses = _alternate(servers, client_address, 2 * LIMIT)
@@ -123,6 +127,13 @@ def test_the_anonymous_limit_is_shared_by_two_servers_through_redis(database_url
             server.stop()
     # Five refused logins in all, then both servers throttle: one counter between them.
     assert statuses == [400] * LIMIT + [429] * LIMIT
+    # One integer per scope and window, whatever the number of requests (not a list of
+    # their times): the anon and the user throttle each counted all ten.
+    counters = {
+        key.decode().split(":")[-1].split("_")[1]: redis_db.get(key)
+        for key in redis_db.scan_iter(match=f"*throttle_*_{client_address}_*")
+    }
+    assert counters == {"anon": b"10", "user": b"10"}
 
 
 def test_without_redis_each_server_counts_on_its_own(database_url, client_address):
