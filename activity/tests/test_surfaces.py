@@ -26,7 +26,7 @@ from bookings.models import Booking, CreditTransaction
 from bookings.tests.factories import BookingFactory, CreditGrantFactory
 from engagement.models import Attendance, Project
 from engagement.tests.factories import AttendanceFactory
-from scheduling.models import Group, Semester, Session
+from scheduling.models import Group, Semester, Session, SessionSeries
 from scheduling.tests.factories import (
     GroupFactory,
     PastSessionFactory,
@@ -656,6 +656,49 @@ def project_deleted_admin(stage: Stage) -> Expected:
     return Expected(stage.staff, gone(project), data={"title": "Old title"})
 
 
+# --- series (the API) -------------------------------------------------------------------------
+
+
+def _series(stage: Stage) -> SessionSeries:
+    first = timezone.localdate() + timedelta(days=1)
+    response = stage.api(stage.master).post(
+        "/api/v1/series/",
+        {
+            "semester": stage.semester.pk,
+            "title": "Evening technique",
+            "instructor": stage.master.pk,
+            "weekdays": [first.isoweekday()],
+            "start_time": "18:00",
+            "duration_minutes": 90,
+            "first_date": first.isoformat(),
+            "count": 2,
+            "credit_cost": COST,
+        },
+        format="json",
+    )
+    ok(response, 201)
+    return SessionSeries.objects.get(pk=response.json()["id"])
+
+
+def series_created_api(stage: Stage) -> Expected:
+    series = _series(stage)
+    return Expected(stage.master, series, data={"title": "Evening technique", "occurrences": 2})
+
+
+def series_updated_api(stage: Stage) -> Expected:
+    series = _series(stage)
+    url = f"/api/v1/series/{series.pk}/"
+    ok(stage.api(stage.master).patch(url, {"scope": "all", "title": "Late"}, format="json"))
+    return Expected(stage.master, series, data={"scope": "all", "changes": {"title": "Late"}})
+
+
+def series_cancelled_api(stage: Stage) -> Expected:
+    series = _series(stage)
+    url = f"/api/v1/series/{series.pk}/cancel/"
+    ok(stage.api(stage.master).post(url, {"scope": "all"}, format="json"))
+    return Expected(stage.master, series, data={"scope": "all", "credits_refunded": 0})
+
+
 # (verb, surface, trigger): every surface that offers each action.
 ROWS: list[tuple[str, str, Callable[[Stage], Expected]]] = [
     (verbs.SESSION_CREATED, API, session_created_api),
@@ -705,6 +748,9 @@ ROWS: list[tuple[str, str, Callable[[Stage], Expected]]] = [
     (verbs.PROJECT_UPDATED, ADMIN, project_updated_admin),
     (verbs.PROJECT_DELETED, API, project_deleted_api),
     (verbs.PROJECT_DELETED, ADMIN, project_deleted_admin),
+    (verbs.SERIES_CREATED, API, series_created_api),
+    (verbs.SERIES_UPDATED, API, series_updated_api),
+    (verbs.SERIES_CANCELLED, API, series_cancelled_api),
 ]
 
 
@@ -762,6 +808,9 @@ OFFERED = {
     verbs.PROJECT_CREATED: {API, ADMIN},
     verbs.PROJECT_UPDATED: {API, ADMIN},
     verbs.PROJECT_DELETED: {API, ADMIN},
+    verbs.SERIES_CREATED: {API},
+    verbs.SERIES_UPDATED: {API},
+    verbs.SERIES_CANCELLED: {API},
 }
 
 

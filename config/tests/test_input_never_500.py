@@ -7,8 +7,10 @@ conftest clients.
 """
 
 import json
+from datetime import time, timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import InstructorFactory, StaffFactory, StudentFactory
@@ -18,6 +20,7 @@ from config.parsers import MAX_DEPTH
 from config.tests.openapi_contract import openapi_document
 from engagement.tests.factories import AttendanceFactory, ProjectFactory
 from scheduling.models import Session
+from scheduling.series import series_create
 from scheduling.tests.factories import (
     GroupFactory,
     PastSessionFactory,
@@ -26,6 +29,7 @@ from scheduling.tests.factories import (
     SessionFactory,
     SpecializationFactory,
 )
+from webhooks.tests.factories import WebhookEndpointFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +80,18 @@ def world(token_client, api_client):
         "bookings": booking.pk,
         "attendance": AttendanceFactory(student=student, session=past).pk,
         "projects": ProjectFactory(semester=semester).pk,
+        "series": series_create(
+            by=staff,
+            semester=semester,
+            title="Weekly drills",
+            instructor=master,
+            weekdays=[1, 2, 3, 4, 5, 6, 7],
+            start_time=time(7, 0),
+            duration_minutes=60,
+            first_date=timezone.localdate() + timedelta(days=20),
+            count=2,
+        ).pk,
+        "webhooks": WebhookEndpointFactory(url="http://93.184.216.34/hooks").pk,
     }
     return {
         "master": master,
@@ -194,21 +210,22 @@ def test_a_field_name_that_cannot_be_stored_is_400(world):
 def test_paired_surrogates_are_one_character_and_kept(world):
     """`\\ud83c\\udff8` is how JSON escapes 🏸: a pair, not a lone surrogate."""
     raw = '{"session": %d, "rating": 5, "comment": "\\ud83c\\udff8"}'
-    past = Session.objects.exclude(pk=world["session"].pk).get()
+    past = Session.objects.get(pk=Booking.objects.get(pk=world["ids"]["bookings"]).session_id)
     response = _send(world, "student", "post", "/api/v1/feedback/", raw % past.pk)
     assert response.status_code == 201, response.content
     assert response.json()["comment"] == "🏸"
 
 
 def _session_body(world) -> dict:
+    """A new session a day after the world's, so that it meets no conflict."""
     session: Session = world["session"]
     return {
         "semester": world["semester"].pk,
         "title": "T",
         "instructor": world["master"].pk,
         "session_type": "on_site",
-        "date_start": session.date_start.isoformat(),
-        "date_end": session.date_end.isoformat(),
+        "date_start": (session.date_start + timedelta(days=1)).isoformat(),
+        "date_end": (session.date_end + timedelta(days=1)).isoformat(),
     }
 
 

@@ -82,6 +82,27 @@ def first_free_hour(instructor_id: int, start: datetime, length: timedelta) -> d
             start += timedelta(hours=1)
 
 
+def last_free_hour(instructor_id: int, start: datetime, length: timedelta) -> datetime:
+    """`start`, or the last whole hour before it at which the instructor is free: past
+    sessions queue backwards, so that however many a test makes, they stay past."""
+    while True:
+        clash = (
+            Session.objects.filter(
+                instructor_id=instructor_id,
+                status=Session.Status.SCHEDULED,
+                allow_overlap=False,
+                date_start__lt=start + length,
+                date_end__gt=start,
+            )
+            .order_by("date_start")
+            .values_list("date_start", flat=True)
+            .first()
+        )
+        if clash is None:
+            return start
+        start = (clash - length).replace(minute=0, second=0, microsecond=0)
+
+
 SESSION_LENGTH = timedelta(hours=1, minutes=30)
 
 
@@ -124,7 +145,7 @@ class SessionFactory(factory.django.DjangoModelFactory):
 
 class PastSessionFactory(SessionFactory):
     date_start = factory.LazyAttribute(
-        lambda session: first_free_hour(
+        lambda session: last_free_hour(
             session.instructor.pk,
             (timezone.now() - timedelta(days=2)).replace(minute=0, second=0, microsecond=0),
             SESSION_LENGTH,

@@ -271,16 +271,16 @@ TRANSACTION = 2 + (1 if connection.vendor == "postgresql" else 0)
 @pytest.mark.parametrize(
     ("registered", "budget"),
     [
-        # lock the session, eligibility, already booked, count the seats, debit, booking,
-        # ledger row, the activity, the email task rows (bookings' own count, 9), and one
-        # read of the active endpoints: 10.
-        ([], 10),
+        # lock the session with the eligibility, count the seats and the live booking,
+        # debit, booking, ledger row, the activity, the email task rows (bookings' own
+        # count, 7), and one read of the active endpoints: 8.
+        ([], 8),
         # An endpoint that wants other verbs costs nothing more than none.
-        ([["session.created"]], 10),
+        ([["session.created"]], 8),
         # A matching one: one INSERT of the deliveries, one of their task rows.
-        ([["booking.confirmed"]], 12),
+        ([["booking.confirmed"]], 10),
         # Three matching: still one INSERT each.
-        ([["*"], ["booking.confirmed"], ["session.created", "booking.confirmed"]], 12),
+        ([["*"], ["booking.confirmed"], ["session.created", "booking.confirmed"]], 10),
     ],
 )
 def test_a_booking_costs_two_statements_more_with_endpoints(
