@@ -47,6 +47,9 @@ def ensure_group() -> tuple[int, int]:
             capacity=GROUP_STUDENTS,
             credit_cost=0,
             location="Bench hall",
+            # Beside the other scenarios' sessions of the same instructor.
+            allow_overlap=True,
+            overlap_reason="benchmark",
         )
         for n in range(GROUP_SESSIONS)
     )
