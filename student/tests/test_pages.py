@@ -640,3 +640,25 @@ def test_a_zone_gone_from_tzdata_falls_back_to_the_default_rather_than_failing(c
     response = login(client, student).get(reverse("student:schedule"))
     assert response.status_code == 200
     assert "Times in UTC" in response.content.decode()
+
+
+def test_each_booking_offers_its_session_as_a_calendar_file(client, student, session):
+    booking = BookingFactory(session=session, student=student)
+    browser = login(client, student)
+
+    page = browser.get(reverse("student:bookings"))
+    link = reverse("calendar:session-ics", args=[session.pk])
+    download = browser.get(link)
+
+    assert f'href="{link}"' in page.content.decode()
+    assert download.status_code == 200
+    assert download["Content-Type"].startswith("text/calendar")
+    assert f"SUMMARY:{booking.session.title}" in download.content.decode()
+
+
+def test_another_students_session_is_no_calendar_file_of_mine(client, student, semester):
+    hidden = SessionFactory(semester=SemesterFactory(is_active=False))
+
+    response = login(client, student).get(reverse("calendar:session-ics", args=[hidden.pk]))
+
+    assert response.status_code == 404
