@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -13,7 +15,15 @@ handler400 = "config.exceptions.bad_request"
 handler404 = "config.exceptions.page_not_found"
 handler500 = "config.exceptions.server_error"
 
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    # Resolved per request: the hashed static name exists only once collectstatic has run.
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
 urlpatterns = [
+    # Browsers ask for /favicon.ico on pages that name none (the admin, Swagger UI, JSON).
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),

@@ -195,3 +195,19 @@ def test_the_me_answer_is_never_stored(token_client):
     response = token_client(InstructorFactory()).get("/api/v1/me/")
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
+
+
+def test_the_favicon_is_served_from_our_static_files(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_a_bearer_token_is_told_to_use_the_token_scheme(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b")
+
+    response = api_client.get("/api/v1/me/")
+
+    assert response.status_code == 401
+    assert "Authorization: Token <key>" in response.json()["detail"]
