@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 DEV_ENV := DEBUG=1
 
-.PHONY: install browser run test lint migrate seed bench bench-instructions loadtest fuzz mutation clean
+.PHONY: install browser demo-reset run test lint migrate seed bench bench-instructions loadtest fuzz mutation clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ migrate: install
 
 seed: migrate
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
+
+# The demo's dates are relative to the day it was seeded; this rebuilds it for today.
+demo-reset: install
+	rm -f db.sqlite3
+	$(MAKE) seed
 
 run: seed
 	@echo ""
