@@ -677,6 +677,21 @@ def _add_credits(
     return entry, _promote_after_refunds(sessions, promotable)
 
 
+def _record_credit_change(
+    verb: str, entry: CreditTransaction, promoted: list[Booking], *, by: User
+) -> None:
+    """The grant's or adjustment's activity and the promotions it paid for, in one INSERT."""
+    change = build(
+        actor=by,
+        verb=verb,
+        target=entry,
+        student_id=entry.user_id,
+        amount=entry.amount,
+        note=entry.note,
+    )
+    record_many([change, *promotion_activities(promoted)])
+
+
 @_retry_if_promotable_set_grew
 def grant_credits(*, student: User, amount: int, note: str = "", by: User) -> CreditTransaction:
     """Add credits to a student's balance with a ledger row (staff only).
@@ -699,15 +714,7 @@ def grant_credits(*, student: User, amount: int, note: str = "", by: User) -> Cr
         entry, promoted = _add_credits(
             student=student, amount=amount, kind=CreditTransaction.Kind.GRANT, note=note, by=by
         )
-        granted = build(
-            actor=by,
-            verb=verbs.CREDITS_GRANTED,
-            target=entry,
-            student_id=student.pk,
-            amount=amount,
-            note=note,
-        )
-        record_many([granted, *promotion_activities(promoted)])
+        _record_credit_change(verbs.CREDITS_GRANTED, entry, promoted, by=by)
     return entry
 
 
@@ -751,13 +758,5 @@ def adjust_credits(*, student: User, amount: int, note: str, by: User) -> Credit
             entry = CreditTransaction.objects.create(
                 user=student, amount=amount, kind=kind, note=note, created_by=by
             )
-        adjusted = build(
-            actor=by,
-            verb=verbs.CREDITS_ADJUSTED,
-            target=entry,
-            student_id=student.pk,
-            amount=amount,
-            note=note,
-        )
-        record_many([adjusted, *promotion_activities(promoted)])
+        _record_credit_change(verbs.CREDITS_ADJUSTED, entry, promoted, by=by)
     return entry

@@ -55,6 +55,17 @@ class GroupFactory(factory.django.DjangoModelFactory):
             self.members.set(extracted)
 
 
+def _clashes(instructor_id: int, start: datetime, length: timedelta):
+    """The instructor's scheduled sessions that would overlap [start, start + length)."""
+    return Session.objects.filter(
+        instructor_id=instructor_id,
+        status=Session.Status.SCHEDULED,
+        allow_overlap=False,
+        date_start__lt=start + length,
+        date_end__gt=start,
+    )
+
+
 def first_free_hour(instructor_id: int, start: datetime, length: timedelta) -> datetime:
     """`start`, or the first whole hour after it at which the instructor is free.
 
@@ -63,18 +74,8 @@ def first_free_hour(instructor_id: int, start: datetime, length: timedelta) -> d
     one after another instead of all sitting at the same hour.
     """
     while True:
-        clash = (
-            Session.objects.filter(
-                instructor_id=instructor_id,
-                status=Session.Status.SCHEDULED,
-                allow_overlap=False,
-                date_start__lt=start + length,
-                date_end__gt=start,
-            )
-            .order_by("-date_end")
-            .values_list("date_end", flat=True)
-            .first()
-        )
+        clashes = _clashes(instructor_id, start, length).order_by("-date_end")
+        clash = clashes.values_list("date_end", flat=True).first()
         if clash is None:
             return start
         start = clash.replace(minute=0, second=0, microsecond=0)
@@ -86,18 +87,8 @@ def last_free_hour(instructor_id: int, start: datetime, length: timedelta) -> da
     """`start`, or the last whole hour before it at which the instructor is free: past
     sessions queue backwards, so that however many a test makes, they stay past."""
     while True:
-        clash = (
-            Session.objects.filter(
-                instructor_id=instructor_id,
-                status=Session.Status.SCHEDULED,
-                allow_overlap=False,
-                date_start__lt=start + length,
-                date_end__gt=start,
-            )
-            .order_by("date_start")
-            .values_list("date_start", flat=True)
-            .first()
-        )
+        clashes = _clashes(instructor_id, start, length).order_by("date_start")
+        clash = clashes.values_list("date_start", flat=True).first()
         if clash is None:
             return start
         start = (clash - length).replace(minute=0, second=0, microsecond=0)
