@@ -38,11 +38,7 @@ class UserTimeZoneMiddleware:
         if request.path.startswith(NO_PAGE_TIMES):
             return None
         user = getattr(request, "user", None)
-        name = getattr(user, "time_zone", "") if user is not None and user.is_authenticated else ""
-        if not name:
+        if user is None or not user.is_authenticated:
             return None
-        try:
-            return zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            # A zone removed from tzdata since it was chosen: the default, not a 500.
-            return None
+        # A zone removed from tzdata since it was chosen is None: the default, not a 500.
+        return user.zone

@@ -65,6 +65,15 @@ class User(AbstractUser):
         return self.role == self.Role.INSTRUCTOR
 
     @property
+    def zone(self) -> zoneinfo.ZoneInfo | None:
+        """This person's zone, or None for one removed from tzdata since it was chosen
+        (callers then use the academy's)."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone) if self.time_zone else None
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return None
+
+    @property
     def display_name(self) -> str:
         """How people are named on every page, in the API and the admin: the full name,
         or the username when no name is given (`DISPLAY_NAME_SQL` in a query)."""

@@ -1,7 +1,7 @@
 """What each email says: subject, text and HTML from templates/email/, read at send time.
 
-Times are shown in the academy's zone (settings.TIME_ZONE), the zone sessions are
-planned in. A meeting link appears only for someone whose seat is confirmed when
+Times are shown in the recipient's zone (`User.time_zone`, activated by the delivery),
+the zone their pages show. A meeting link appears only for someone whose seat is confirmed when
 the email is written.
 """
 
@@ -39,7 +39,7 @@ def absolute(path: str) -> str:
 
 
 def when(moment: datetime) -> str:
-    """'Mon 3 Mar 18:00' in the academy's zone: short enough for a subject line."""
+    """'Mon 3 Mar 18:00' in the current (the recipient's) zone: short enough for a subject line."""
     local = timezone.localtime(moment)
     return f"{local:%a} {local.day} {local:%b %H:%M}"
 
@@ -53,7 +53,7 @@ def _render(kind: str, subject: str, user: User, context: dict[str, Any]) -> Mes
         "name": user.get_full_name() or user.username,
         "site_url": settings.SITE_URL,
         "settings_url": absolute(reverse("notifications:settings")),
-        "time_zone": settings.TIME_ZONE,
+        "time_zone": timezone.get_current_timezone_name(),
     }
     return Message(
         subject=subject,

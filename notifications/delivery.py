@@ -119,7 +119,9 @@ def deliver(
         if flag and not getattr(user, flag):
             return _close(record, SentEmail.Status.SKIPPED, "Turned off by the recipient.")
         try:
-            message = compose(user)
+            # Every time in the email reads in the recipient's own zone, as their pages do.
+            with timezone.override(user.zone or settings.TIME_ZONE):
+                message = compose(user)
         except Skip as skip:
             return _close(record, SentEmail.Status.SKIPPED, str(skip))
         record.subject = message.subject[:300]

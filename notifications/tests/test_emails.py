@@ -4,6 +4,7 @@ Everything goes through the API; the queue runs in this process (`run_tasks`).
 """
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -47,6 +48,27 @@ def test_a_confirmed_booking_tells_the_student_when_and_where_in_the_academy_zon
     assert f"{local:%H:%M}" in message.body and "America/New_York" in message.body
     assert semester.location in message.body and semester.location in html(message)
     assert "http://127.0.0.1:8000/account/notifications/" in message.body
+
+
+def test_times_read_in_the_recipients_own_zone_when_it_differs_from_the_academys(
+    token_client, student, semester, run_tasks, settings
+):
+    settings.TIME_ZONE = "Europe/Budapest"
+    kenji = student(5)
+    kenji.time_zone = "Asia/Tokyo"
+    kenji.save(update_fields=["time_zone"])
+    session = SessionFactory(semester=semester, title="Serve drills")
+
+    book(token_client, kenji, session)
+    run_tasks()
+
+    message = only(kenji)
+    tokyo = session.date_start.astimezone(ZoneInfo("Asia/Tokyo"))
+    budapest = session.date_start.astimezone(ZoneInfo("Europe/Budapest"))
+    assert tokyo.hour != budapest.hour
+    assert message.subject.endswith(f"{tokyo:%a} {tokyo.day} {tokyo:%b %H:%M}")
+    assert f"{tokyo:%H:%M}" in message.body and "Asia/Tokyo" in message.body
+    assert "Europe/Budapest" not in message.body
 
 
 def test_a_virtual_booking_carries_the_link_and_a_waitlisted_one_does_not(
