@@ -16,6 +16,12 @@ urlpatterns = [
     path("sessions/<int:pk>/delete/", views.SessionDeleteView.as_view(), name="session-delete"),
     path("sessions/<int:pk>/cancel/", views.SessionCancelView.as_view(), name="session-cancel"),
     path(
+        "sessions/<int:pk>/sign-in-sheet/",
+        views.SignInSheetView.as_view(),
+        name="session-sign-in-sheet",
+    ),
+    path("sessions/<int:pk>/roster.csv", views.RosterCsvView.as_view(), name="session-roster-csv"),
+    path(
         "sessions/<int:pk>/attendance/",
         views.AttendanceView.as_view(),
         name="session-attendance",

@@ -32,7 +32,7 @@ from engagement.models import Attendance, Feedback
 from engagement.services import attendance_record
 from scheduling.access import can_manage_semester, can_mark_attendance
 from scheduling.errors import NOT_QUALIFIED, SessionProtected
-from scheduling.filters import SessionFilter
+from scheduling.filters import SessionFilter, local_day_bounds, page_filter_form
 from scheduling.models import Semester, Session
 from scheduling.services import (
     blocking_relations,
@@ -41,6 +41,10 @@ from scheduling.services import (
 )
 
 from .forms import AttendanceForm, SessionForm
+from .roster import roster_csv, roster_filename, sign_in_students
+
+# The name of the attendance form's "Mark all present" submit button.
+MARK_ALL_PRESENT = "mark_all_present"
 
 BLOCKING_LABELS = {
     "bookings": "bookings (of any status)",
@@ -91,17 +95,21 @@ class SessionListView(InstructorAreaMixin, ListView):
     paginator_class = PageIdsFirstPaginator
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        data = request.GET.copy()
+        data = request.GET.dict()
         # Upcoming first, unless the visitor chose a period (an empty "when" means any time).
         data.setdefault("when", "upcoming")
         self.semesters = list(self._semesters())
         self.filterset = SessionFilter(
-            data,
+            local_day_bounds(data),
             queryset=Session.objects.taught_or_managed_by(request.user)
             .with_stats()
             .select_related("semester", "instructor"),
         )
-        return super().get(request, *args, **kwargs)
+        self.filter_form = page_filter_form(self.filterset)  # named before it is validated
+        response = super().get(request, *args, **kwargs)
+        if not self.filterset.is_valid():
+            response.status_code = 400  # the page names the field, as the API would
+        return response
 
     def _semesters(self) -> QuerySet[Semester]:
         user = self.request.user
@@ -117,7 +125,7 @@ class SessionListView(InstructorAreaMixin, ListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        form = self.filterset.form
+        form = self.filter_form
         form.fields["semester"].widget = forms.Select(
             choices=[("", "All semesters")]
             + [(semester.pk, f"{semester.code} · {semester.name}") for semester in self.semesters]
@@ -133,6 +141,8 @@ class SessionListView(InstructorAreaMixin, ListView):
         # nav_can_create too: the navigation then spends no query of its own here.
         context.update(
             filter_form=form,
+            # The date inputs show the days typed, not the moments they stand for.
+            filter_days={name: self.request.GET.get(name, "") for name in ("date_from", "date_to")},
             filter_query=query.urlencode(),
             can_create=can_create,
             nav_can_create=can_create,
@@ -247,6 +257,13 @@ def attendance_context(session: Session, user: Any, data: Any = None) -> dict[st
     roster = [b for b in bookings if b.status == Booking.Status.CONFIRMED]
     waitlist = [b for b in bookings if b.status == Booking.Status.WAITLISTED]
     attendance_open = session.has_started() and can_mark_attendance(user, session)
+    if data is not None and MARK_ALL_PRESENT in data:
+        # "Mark all present": the same form and service as a row-by-row save, every
+        # confirmed student set to present.
+        data = {
+            AttendanceForm.field_name(booking.student): Attendance.Status.PRESENT
+            for booking in roster
+        }
     context: dict[str, Any] = {
         "roster": roster,
         "waitlist": waitlist,
@@ -297,6 +314,30 @@ class AttendanceView(SessionAccessMixin, View):
         elif not form.marked():
             messages.info(request, "No attendance changed.")
         return HttpResponseRedirect(detail)
+
+
+class SignInSheetView(SessionAccessMixin, DetailView):
+    """A printable sign-in sheet: the session's details and its confirmed students by name,
+    with a blank column to sign. Whoever may open the roster may print it."""
+
+    template_name = "instructor/session_sign_in_sheet.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["students"] = sign_in_students(self.object)
+        return context
+
+
+class RosterCsvView(SessionAccessMixin, View):
+    """The roster as CSV: name, email, booking status, waitlist position and attendance."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        session = self.object = self.get_object()
+        response = HttpResponse(roster_csv(session), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{roster_filename(session, "csv")}"'
+        )
+        return response
 
 
 class SessionDeleteView(SessionAccessMixin, View):

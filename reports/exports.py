@@ -79,7 +79,8 @@ def text(value: Any) -> str:
     return str(value)
 
 
-def _safe(value: Any) -> Any:
+def formula_safe(value: Any) -> Any:
+    """A text cell a spreadsheet shows as typed, never runs as a formula."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
@@ -89,7 +90,7 @@ def register_csv(register: Register) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in register_table(register):
-        writer.writerow([_safe(text(value)) for value in row])
+        writer.writerow([formula_safe(text(value)) for value in row])
     return buffer.getvalue()
 
 
@@ -97,7 +98,7 @@ def register_xlsx(register: Register) -> bytes:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=register.semester.code[:31] or "Register")
     for row in register_table(register):
-        sheet.append(["" if value is None else _safe(value) for value in row])
+        sheet.append(["" if value is None else formula_safe(value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -1,5 +1,6 @@
 """The session filters, shared by the API list and the instructor pages."""
 
+from datetime import date, datetime, time
 from typing import Any
 
 import django_filters
@@ -103,6 +104,49 @@ def in_stable_order(queryset: SessionQuerySet) -> SessionQuerySet:
     if "id" not in ordering and "-id" not in ordering:
         ordering.append("id")
     return queryset.order_by(*ordering)
+
+
+# What the pages' filter forms call each filter (and so what their error summaries name);
+# the API documents its parameters by name.
+PAGE_LABELS = {
+    "semester": "Semester",
+    "session_type": "Type",
+    "target_specialization": "Specialization",
+    "date_from": "From",
+    "date_to": "To",
+    "has_spots": "Only with free seats",
+    "when": "When",
+    "search": "Search",
+}
+
+
+def local_day_bounds(data: dict[str, Any]) -> dict[str, Any]:
+    """The pages' date inputs as the FilterSet takes them: `date_from` and `date_to` days
+    become the first and last moment of those days in the viewer's zone. A value that is
+    not a day is left as typed, so that the FilterSet refuses it, naming the field."""
+    data = dict(data)
+    zone = timezone.get_current_timezone()
+    for name, bound in (("date_from", time.min), ("date_to", time.max)):
+        if not data.get(name):
+            continue
+        try:
+            day = date.fromisoformat(data[name])
+        except ValueError:
+            continue
+        data[name] = datetime.combine(day, bound, zone).isoformat()
+    return data
+
+
+def page_filter_form(filterset: SessionFilter, *, auto_id: str = "id_%s") -> forms.Form:
+    """The FilterSet's form as a page shows it: its fields named in words, and ids that
+    match the page's inputs, so an error summary links to the field it names. Call it
+    before the form is validated: a bound field keeps the label it was created with."""
+    form = filterset.form
+    form.auto_id = auto_id
+    for name, label in PAGE_LABELS.items():
+        if name in form.fields:
+            form.fields[name].label = label
+    return form
 
 
 class SessionFilterBackend(DjangoFilterBackend):

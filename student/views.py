@@ -9,7 +9,7 @@ one mapping (`student.outcomes`).
 """
 
 import copy
-from datetime import date, datetime, time
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -32,7 +32,7 @@ from config.pagination import PageIdsFirstPaginator
 from engagement.models import Feedback
 from engagement.services import feedback_give
 from scheduling.access import can_see_meeting_link
-from scheduling.filters import SessionFilter
+from scheduling.filters import SessionFilter, local_day_bounds, page_filter_form
 from scheduling.models import Session
 
 from . import selectors
@@ -83,19 +83,8 @@ def in_days(sessions: list[Session]) -> list[tuple[date, list[Session]]]:
 
 
 def filter_data(query: Any) -> dict[str, str]:
-    """The page's filter fields as the FilterSet takes them: the date inputs' days become
-    the first and last moment of those days in the student's zone."""
-    data = {name: query.get(name) for name in SCHEDULE_FILTERS if query.get(name)}
-    zone = timezone.get_current_timezone()
-    for name, bound in (("date_from", time.min), ("date_to", time.max)):
-        if name not in data:
-            continue
-        try:
-            day = date.fromisoformat(data[name])
-        except ValueError:
-            continue  # left as typed: the FilterSet refuses it, naming the field
-        data[name] = datetime.combine(day, bound, zone).isoformat()
-    return data
+    """The page's filter fields as the FilterSet takes them (days in the student's zone)."""
+    return local_day_bounds({name: query.get(name) for name in SCHEDULE_FILTERS if query.get(name)})
 
 
 class ScheduleView(StudentAreaMixin, ListView):
@@ -110,6 +99,8 @@ class ScheduleView(StudentAreaMixin, ListView):
         self.filterset = SessionFilter(
             filter_data(request.GET), queryset=selectors.bookable_sessions(request.user)
         )
+        # The inputs' ids are f-<name>: the error summary links to each.
+        self.filter_form = page_filter_form(self.filterset, auto_id="f-%s")
         response = super().get(request, *args, **kwargs)
         if not self.filterset.is_valid():
             response.status_code = 400  # the page says which field, as the API would
@@ -126,6 +117,7 @@ class ScheduleView(StudentAreaMixin, ListView):
         context.update(
             days=in_days(list(context["sessions"])),
             filters={name: self.request.GET.get(name, "") for name in SCHEDULE_FILTERS},
+            filter_form=self.filter_form,
             filter_errors=self.filterset.errors,
             filter_query=query.urlencode(),
             semesters=selectors.catalogue_semesters(self.request.user),

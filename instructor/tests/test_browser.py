@@ -6,6 +6,7 @@ pages look (screenshots under test-artifacts/, and the README's picture).
 """
 
 import os
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -115,7 +116,7 @@ def test_mark_attendance_on_a_started_session(page, artifacts):
     log_in(page, session.semester.master_instructor)
 
     page.select_option("#id_when", "past")  # the list opens on upcoming sessions
-    page.click("button:has-text('Filter')")
+    page.wait_for_url(re.compile(r"when=past"))  # the filter applies on change
     page.click("text=Match play")
     page.screenshot(path=str(artifacts / "session-detail.png"), full_page=True)
     page.select_option(f"#id_student_{first.student_id}", "present")
@@ -203,7 +204,7 @@ def test_the_sessions_page_on_a_laptop_and_a_tablet(page, artifacts):
     expect()(page.locator("tr.is-cancelled")).to_contain_text("Outdoor conditioning")
 
     page.select_option("#id_when", "")
-    page.click("button:has-text('Filter')")
+    page.wait_for_url(re.compile(r"when=&"))  # the filter applies on change
     expect()(rows).to_have_count(7)
     past_row = page.locator("tr:has-text('Warm-up clinic')")
     expect()(past_row.locator("td.num").nth(1)).to_have_text("2")  # attended
