@@ -1,6 +1,6 @@
 """The student pages through Django's test client: access, outcomes, words, query budgets."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.contrib.messages import get_messages
@@ -246,14 +246,29 @@ def test_the_schedule_filters_through_the_apis_filterset(client, student, semest
     student.specialization = spec
     student.save()
     in_three = timezone.localdate() + timedelta(days=3)
+    # Morning hours of that day, whatever the clock says now: the factory's default (now
+    # + 3 days, queued per instructor) would spill past midnight late in the evening.
+    morning = datetime.combine(in_three, time(8), tzinfo=timezone.get_current_timezone())
+
+    def on_day_three(hour: int) -> dict:
+        start = morning + timedelta(hours=hour)
+        return {"date_start": start, "date_end": start + timedelta(hours=1)}
+
     keep = SessionFactory(
-        semester=semester, title="Keeper drills", target_specialization=spec, capacity=2
+        semester=semester,
+        title="Keeper drills",
+        target_specialization=spec,
+        capacity=2,
+        **on_day_three(0),
     )
-    full = SessionFactory(semester=semester, title="Full house", capacity=1)
+    full = SessionFactory(semester=semester, title="Full house", capacity=1, **on_day_three(2))
     BookingFactory(session=full)
     SessionFactory(semester=semester, title="Far away", date_start=timezone.now() + timedelta(20))
     virtual = SessionFactory(
-        semester=semester, title="Online theory", session_type=Session.SessionType.VIRTUAL
+        semester=semester,
+        title="Online theory",
+        session_type=Session.SessionType.VIRTUAL,
+        **on_day_three(4),
     )
     login(client, student)
 
