@@ -6,21 +6,28 @@ glance", so they live here in the reports surface rather than in one app's
 selectors. The attendance register, which is attendance's own record, lives in
 engagement.register.
 
-Every figure is a GROUP BY in the database; Python only joins the few grouped rows
-(weeks, types, hours), never loops over sessions or bookings. Seven queries
-whatever the size of the semester.
+Every figure comes from a GROUP BY in the database, at most one row per session: no
+booking, mark or rating row reaches Python. Each booking and rating is read once,
+grouped by session id alone; a session's week, type and starting hour are worked out
+once per session, not once per booking. Python rolls the per-session rows up by week,
+type, hour and instructor and picks the lowest and highest rated sessions and the
+longest waitlists. Six queries whatever the size of the semester: the seats and
+waitlists per session, the ratings per session, the held sessions, the attended
+seats, the instructors and the credit ledger by week (README, "Reports").
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Avg, Count, Exists, F, Min, OuterRef, Q, Sum
+from django.db.models import Count, DateField, Exists, Min, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, TruncDate, TruncWeek
 from django.utils import timezone
 
+from accounts.models import User
 from bookings.models import Booking, CreditTransaction
 from engagement.models import Attendance, Feedback
 from scheduling.models import Semester, Session
@@ -59,25 +66,44 @@ def _week(value: datetime | date) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def semester_dashboard(semester: Semester, *, now: datetime | None = None) -> Dashboard:
-    now = now or timezone.now()
-    held = Session.objects.filter(semester=semester, status=Session.Status.SCHEDULED)
-    confirmed = Booking.objects.filter(
-        session__semester=semester,
-        session__status=Session.Status.SCHEDULED,
-        status=Booking.Status.CONFIRMED,
-    ).order_by()
+class SeatCounts(NamedTuple):
+    """One held session's bookings, counted in the database."""
 
-    # 1-2: the sessions, and one pass over their confirmed seats, both grouped by
-    # (week, type, starting hour): the fill rates, the busiest hours and the no-shows all
-    # fold from these few grouped rows (one scan of the bookings, not three).
-    capacity_rows = (
-        held.order_by()
-        .annotate(week=TruncWeek("date_start"), hour=ExtractHour("date_start"))
-        .values("week", "session_type", "hour")
-        .annotate(sessions=Count("pk"), capacity=Sum("capacity"))
+    confirmed: int
+    waiting: int
+    waiting_since: datetime | None
+
+
+NO_SEATS = SeatCounts(0, 0, None)
+
+
+def _seats_by_session(held_ids: QuerySet) -> dict[int, SeatCounts]:
+    """The confirmed and waitlisted seats of each held session: one pass over the
+    semester's live bookings, grouped by session only. The week, type and hour of a
+    session are worked out once per session (query 1), not once per booking."""
+    confirmed = Q(status=Booking.Status.CONFIRMED)
+    waitlisted = Q(status=Booking.Status.WAITLISTED)
+    rows = (
+        Booking.objects.filter(
+            session_id__in=held_ids,
+            status__in=[Booking.Status.CONFIRMED, Booking.Status.WAITLISTED],
+        )
+        .order_by()
+        .values("session_id")
+        .annotate(
+            confirmed=Count("pk", filter=confirmed),
+            waiting=Count("pk", filter=waitlisted),
+            since=Min("created_at", filter=waitlisted),
+        )
+        .values_list("session_id", "confirmed", "waiting", "since")
     )
-    # No-shows: confirmed seats of started sessions without a present or late mark.
+    return {session_id: SeatCounts(*counts) for session_id, *counts in rows}
+
+
+def _attended_seats(started_ids: QuerySet) -> int:
+    """Confirmed seats of the started sessions with a present or late mark: one number.
+    The mark check is a semi-join in the WHERE clause (PostgreSQL hashes the marks once),
+    not a FILTER per booking, and it reads only the started sessions' bookings."""
     attended = Exists(
         Attendance.objects.filter(
             session_id=OuterRef("session_id"),
@@ -85,87 +111,151 @@ def semester_dashboard(semester: Semester, *, now: datetime | None = None) -> Da
             status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE],
         )
     )
-    started = Q(session__date_start__lte=now)
-    seat_rows = (
-        confirmed.annotate(
-            week=TruncWeek("session__date_start"),
-            hour=ExtractHour("session__date_start"),
-            attended=attended,
-        )
-        .values("week", "hour", session_type=F("session__session_type"))
-        .annotate(
-            seats=Count("pk"),
-            started_seats=Count("pk", filter=started),
-            no_shows=Count("pk", filter=started & Q(attended=False)),
-        )
+    return Booking.objects.filter(
+        attended, session_id__in=started_ids, status=Booking.Status.CONFIRMED
+    ).count()
+
+
+def _ratings_by_session(held_ids: QuerySet) -> dict[int, tuple[int, int]]:
+    """(sum of ratings, number of ratings) of each held session with feedback. Sums, not
+    averages, so that an instructor's average is exact when rolled up from them."""
+    rows = (
+        Feedback.objects.filter(session_id__in=held_ids)
+        .order_by()
+        .values("session_id")
+        .annotate(total=Sum("rating"), count=Count("pk"))
+        .values_list("session_id", "total", "count")
     )
+    return {session_id: (total, count) for session_id, total, count in rows}
+
+
+def _rated_row(total: int, count: int, pk: int, title: str, start: datetime) -> dict[str, Any]:
+    return {
+        "session_id": pk,
+        "title": title,
+        "date_start": start,
+        "average": round(total / count, 2),
+        "count": count,
+    }
+
+
+def semester_dashboard(semester: Semester, *, now: datetime | None = None) -> Dashboard:
+    now = now or timezone.now()
+    held = Session.objects.filter(semester=semester, status=Session.Status.SCHEDULED).order_by()
+    held_ids = held.values("pk")
+
+    # 1-2: the bookings and the ratings, aggregated per session.
+    seats_by_session = _seats_by_session(held_ids)
+    ratings_by_session = _ratings_by_session(held_ids)
+    # 3: the held sessions, one row each, with their week (a date: the database
+    # truncates it in the current time zone, and a date needs no conversion per row),
+    # starting hour and instructor.
+    sessions = held.annotate(
+        week=TruncWeek("date_start", output_field=DateField()),
+        hour=ExtractHour("date_start"),
+    ).values_list(
+        "pk", "week", "session_type", "hour", "capacity", "date_start", "title", "instructor_id"
+    )
+
+    # One pass over the per-session rows: [sessions, capacity, confirmed seats] by
+    # (week, type, hour), the started sessions' seats, the waitlisted and the rated
+    # sessions, and the ratings summed by instructor.
+    groups: dict[tuple[date, str, int], list[int]] = {}
+    started_seats = 0
+    waitlists: list[tuple[int, datetime, int, str, datetime | None]] = []
+    rated: list[tuple[int, int, int, str, datetime]] = []
+    ratings_by_instructor: dict[int, list[int]] = {}
+    for pk, week, session_type, hour, capacity, date_start, title, instructor_id in sessions:
+        confirmed, waiting, since = seats_by_session.get(pk, NO_SEATS)
+        group = groups.get((week, session_type, hour))
+        if group is None:
+            group = groups[week, session_type, hour] = [0, 0, 0]
+        group[0] += 1
+        group[1] += capacity
+        group[2] += confirmed
+        if date_start <= now:
+            started_seats += confirmed
+        if waiting:
+            waitlists.append((waiting, date_start, pk, title, since))
+        rating = ratings_by_session.get(pk)
+        if rating is None:
+            continue
+        total, count = rating
+        rated.append((total, count, pk, title, date_start))
+        # [sum of ratings, ratings, rated sessions]
+        instructor = ratings_by_instructor.get(instructor_id)
+        if instructor is None:
+            instructor = ratings_by_instructor[instructor_id] = [0, 0, 0]
+        instructor[0] += total
+        instructor[1] += count
+        instructor[2] += 1
+
+    # The fill rates and the busiest hours, folded from the few (week, type, hour) groups.
     by_week: dict[date, FillRow] = {}
     by_type: dict[str, FillRow] = {}
     by_hour: dict[int, dict[str, int]] = {}
     labels = dict(Session.SessionType.choices)
-    for row in capacity_rows:
-        week = _week(row["week"])
+    for (week, session_type, hour), (count, capacity, confirmed) in groups.items():
         for table, key, label in (
             (by_week, week, week.isoformat()),
-            (by_type, row["session_type"], labels[row["session_type"]]),
+            (by_type, session_type, labels[session_type]),
         ):
             fill = table.setdefault(key, FillRow(label, 0, 0, 0))
-            fill.sessions += row["sessions"]
-            fill.capacity += row["capacity"]
-        hour = by_hour.setdefault(row["hour"], {"hour": row["hour"], "sessions": 0, "seats": 0})
-        hour["sessions"] += row["sessions"]
-    no_show = {"seats": 0, "no_shows": 0}
-    for row in seat_rows:
-        week = _week(row["week"])
-        by_week.setdefault(week, FillRow(week.isoformat(), 0, 0, 0)).confirmed += row["seats"]
-        by_type.setdefault(
-            row["session_type"], FillRow(labels[row["session_type"]], 0, 0, 0)
-        ).confirmed += row["seats"]
-        by_hour[row["hour"]]["seats"] += row["seats"]
-        no_show["seats"] += row["started_seats"]
-        no_show["no_shows"] += row["no_shows"]
-    no_show["rate"] = round(no_show["no_shows"] / no_show["seats"], 4) if no_show["seats"] else None
+            fill.sessions += count
+            fill.capacity += capacity
+            fill.confirmed += confirmed
+        hours = by_hour.setdefault(hour, {"hour": hour, "sessions": 0, "seats": 0})
+        hours["sessions"] += count
+        hours["seats"] += confirmed
 
-    # 3: the demand signal: sessions with people still waiting, longest first.
-    waitlists = list(
-        Booking.objects.filter(
-            session__semester=semester,
-            session__status=Session.Status.SCHEDULED,
-            status=Booking.Status.WAITLISTED,
-        )
-        .order_by()
-        .values("session_id", title=F("session__title"), date_start=F("session__date_start"))
-        .annotate(waiting=Count("pk"), since=Min("created_at"))
-        .order_by("-waiting", "date_start", "session_id")[:TOP]
-    )
+    # 4: no-shows: confirmed seats of started sessions without a present or late mark.
+    no_shows = started_seats - _attended_seats(held.filter(date_start__lte=now).values("pk"))
+    no_show = {
+        "seats": started_seats,
+        "no_shows": no_shows,
+        "rate": round(no_shows / started_seats, 4) if started_seats else None,
+    }
 
-    # 4-6: ratings by session (lowest and highest) and by instructor.
-    feedback = Feedback.objects.filter(
-        session__semester=semester, session__status=Session.Status.SCHEDULED
-    ).order_by()
-    by_session = feedback.values(
-        "session_id", title=F("session__title"), date_start=F("session__date_start")
-    ).annotate(average=Avg("rating"), count=Count("pk"))
-    lowest = list(by_session.order_by("average", "-count", "session_id")[:TOP])
-    highest = list(by_session.order_by("-average", "-count", "session_id")[:TOP])
-    by_instructor = list(
-        feedback.values(
-            "session__instructor_id",
-            username=F("session__instructor__username"),
-            first_name=F("session__instructor__first_name"),
-            last_name=F("session__instructor__last_name"),
+    # The demand signal: sessions with people still waiting, longest first.
+    longest_waitlists = [
+        {"session_id": pk, "title": title, "date_start": start, "waiting": waiting, "since": since}
+        for waiting, start, pk, title, since in heapq.nsmallest(
+            TOP, waitlists, key=lambda row: (-row[0], row[1], row[2])
         )
-        .annotate(
-            average=Avg("rating"), count=Count("pk"), sessions=Count("session", distinct=True)
+    ]
+
+    # Ratings are ranked by the exact average, total / count: equal fractions divide to
+    # the same float and unequal ones (under ten million ratings) to different floats, so
+    # the order is the one AVG() gives in the database.
+    lowest = heapq.nsmallest(TOP, rated, key=lambda row: (row[0] / row[1], -row[1], row[2]))
+    highest = heapq.nsmallest(TOP, rated, key=lambda row: (-row[0] / row[1], -row[1], row[2]))
+
+    # 5: the semester's instructors (a handful of rows), by username: instructors tied on
+    # their average keep the database's collation order (the sort below is stable).
+    by_instructor = []
+    for instructor_id, username, first_name, last_name in (
+        User.objects.filter(pk__in=held.values("instructor_id"))
+        .order_by("username")
+        .values_list("pk", "username", "first_name", "last_name")
+    ):
+        if instructor_id not in ratings_by_instructor:
+            continue
+        total, count, rated_sessions = ratings_by_instructor[instructor_id]
+        by_instructor.append(
+            {
+                "session__instructor_id": instructor_id,
+                "username": username,
+                "name": f"{first_name} {last_name}".strip() or username,
+                "average": total / count,
+                "count": count,
+                "sessions": rated_sessions,
+            }
         )
-        .order_by("-average", "username")
-    )
-    for row in (*lowest, *highest, *by_instructor):
-        row["average"] = round(float(row["average"]), 2)
+    by_instructor.sort(key=lambda row: -row["average"])
     for row in by_instructor:
-        row["name"] = f"{row.pop('first_name')} {row.pop('last_name')}".strip() or row["username"]
+        row["average"] = round(row["average"], 2)
 
-    # 7: credits by week: charges and refunds of this semester's bookings, and the
+    # 6: credits by week: charges and refunds of this semester's bookings, and the
     # grants made while it ran (grants belong to no semester).
     ledger = (
         CreditTransaction.objects.filter(
@@ -200,10 +290,10 @@ def semester_dashboard(semester: Semester, *, now: datetime | None = None) -> Da
         semester=semester,
         fill_by_week=[by_week[key] for key in sorted(by_week)],
         fill_by_type=[by_type[key] for key in sorted(by_type)],
-        waitlists=waitlists,
+        waitlists=longest_waitlists,
         no_show=no_show,
-        lowest_rated=lowest,
-        highest_rated=highest,
+        lowest_rated=[_rated_row(*row) for row in lowest],
+        highest_rated=[_rated_row(*row) for row in highest],
         ratings_by_instructor=by_instructor,
         credits_by_week=[credits[key] for key in sorted(credits)],
         busiest_hours=[by_hour[key] for key in sorted(by_hour)],

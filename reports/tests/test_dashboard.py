@@ -6,7 +6,13 @@ import re
 import pytest
 from django.urls import reverse
 
+from accounts.tests.factories import InstructorFactory, StudentFactory
+from bookings.models import Booking
+from bookings.tests.factories import BookingFactory
+from engagement.models import Attendance
+from engagement.tests.factories import AttendanceFactory, FeedbackFactory
 from reports.selectors import semester_dashboard
+from scheduling.tests.factories import SessionFactory
 
 from .test_register import grow
 from .world import build_world
@@ -29,8 +35,13 @@ def test_the_figures_match_the_hand_computed_semester(world):
     assert [row.rate for row in dashboard.fill_by_type] == [1.0, 0.1]
     assert sum(row.capacity for row in dashboard.fill_by_week) == 62
     assert sum(row.confirmed for row in dashboard.fill_by_week) == 8
-    # Carter waits on s2, Baker on s5.
+    # Carter waits on s2, Baker on s5; each waits since their booking was made.
     assert [(row["title"], row["waiting"]) for row in dashboard.waitlists] == [("s2", 1), ("s5", 1)]
+    waiting_since = {
+        booking.session.title: booking.created_at
+        for booking in Booking.objects.filter(status=Booking.Status.WAITLISTED)
+    }
+    assert {row["title"]: row["since"] for row in dashboard.waitlists} == waiting_since
     # Seven confirmed seats of held sessions; Carter on s1, Able absent and Baker excused on s2.
     assert dashboard.no_show == {"seats": 7, "no_shows": 3, "rate": 0.4286}
     assert [(row["title"], row["average"], row["count"]) for row in dashboard.lowest_rated] == [
@@ -52,6 +63,50 @@ def test_the_figures_match_the_hand_computed_semester(world):
         (9, 2, 5),
         (18, 2, 3),
     ]
+
+
+def test_ties_keep_the_documented_order(world):
+    # Aaron's session ties with s3 (4.0 from two ratings) and Aaron ties with the coach.
+    aaron = InstructorFactory(username="aaron")
+    s1 = world.sessions[0]
+    tied = SessionFactory(
+        title="tied", semester=world.semester, instructor=aaron, date_start=s1.date_start
+    )
+    for rating in (3, 5):
+        FeedbackFactory(session=tied, student=StudentFactory(), rating=rating)
+    dashboard = semester_dashboard(world.semester)
+    # Sessions: by average, then more ratings first, then the older id.
+    assert [(row["title"], row["average"]) for row in dashboard.highest_rated] == [
+        ("s3", 4.0),
+        ("tied", 4.0),
+        ("s1", 3.0),
+    ]
+    assert [row["title"] for row in dashboard.lowest_rated] == ["s1", "s3", "tied"]
+    # Instructors: by average, then by username.
+    assert [(row["username"], row["average"]) for row in dashboard.ratings_by_instructor] == [
+        ("aaron", 4.0),
+        ("coach", 4.0),
+        (world.master.username, 3.0),
+    ]
+
+
+def test_a_mark_without_a_confirmed_booking_is_no_attended_seat(world):
+    # A walk-in marked present on s1, and Carter marked present on s2 while waitlisted:
+    # neither is a confirmed seat, so the seats and the no-shows stay as they were.
+    s1, s2, *_ = world.sessions
+    AttendanceFactory(session=s1, student=StudentFactory(), status=Attendance.Status.PRESENT)
+    AttendanceFactory(session=s2, student=world.carter, status=Attendance.Status.PRESENT)
+    assert semester_dashboard(world.semester).no_show == {
+        "seats": 7,
+        "no_shows": 3,
+        "rate": 0.4286,
+    }
+    # Carter's confirmed seat on s1, marked late at last, is attended: one no-show fewer.
+    AttendanceFactory(session=s1, student=world.carter, status=Attendance.Status.LATE)
+    assert semester_dashboard(world.semester).no_show["no_shows"] == 2
+    # A confirmed seat on a session still ahead is no seat of a started session.
+    BookingFactory(session=world.sessions[4], student=world.carter)
+    assert semester_dashboard(world.semester).no_show["seats"] == 7
 
 
 @pytest.mark.parametrize(
@@ -86,9 +141,9 @@ def test_the_dashboard_costs_the_same_queries_at_any_size(
 ):
     grow(world, students, sessions)
     client.force_login(world.master)
-    # session + user (2), semester (1), sessions and seats by week, type and hour (2),
-    # waitlists (1), lowest and highest rated, by instructor (3), credits (1), the
-    # navigation's "New session" check (1)
-    with django_assert_num_queries(11):
+    # session + user (2), semester (1), the held sessions (1), their seats and waitlists
+    # (1), their ratings (1), the attended seats (1), the instructors (1), credits (1),
+    # the navigation's "New session" check (1)
+    with django_assert_num_queries(10):
         response = client.get(reverse("reports:dashboard", args=[world.semester.pk]))
     assert response.status_code == 200

@@ -161,6 +161,29 @@ def test_page_csv_xlsx_and_api_agree_cell_for_cell(world, client, token_client):
     assert len(csv_rows) == 1 + 3 + 7  # header, three students, six totals and the rate
 
 
+def test_a_coach_reads_and_downloads_only_the_sessions_they_teach(world, client):
+    client.force_login(world.coach)
+    parser = TableParser()
+    parser.feed(client.get(reverse("reports:register", args=[world.semester.pk])).content.decode())
+    download = client.get(reverse("reports:register-csv", args=[world.semester.pk]))
+    csv_rows = list(csv.reader(io.StringIO(download.content.decode())))
+    workbook = load_workbook(
+        io.BytesIO(client.get(reverse("reports:register-xlsx", args=[world.semester.pk])).content)
+    )
+    xlsx_rows = [
+        [text(value) for value in row] for row in workbook.active.iter_rows(values_only=True)
+    ]
+    tables = [[[number(v) for v in row] for row in t] for t in (parser.rows, csv_rows, xlsx_rows)]
+    assert tables[0] == tables[1] == tables[2]
+    # One session column (s3, the coach's), and the two students booked on it.
+    header = csv_rows[0]
+    assert header[:3] == ["Student", "Username", next(h for h in header[2:] if "s3" in h)]
+    assert not any(title in cell for cell in header for title in ("s1", "s2", "s5"))
+    assert [row[1] for row in csv_rows[1:3]] == ["able", "carter"]
+    assert [row[2] for row in csv_rows[1:3]] == ["present", "present"]
+    assert "baker" not in download.content.decode()
+
+
 def test_a_student_name_cannot_smuggle_a_formula_into_the_downloads(world, client):
     world.able.first_name, world.able.last_name = "=HYPERLINK(1)", ""
     world.able.save()
@@ -294,3 +317,7 @@ def test_the_register_costs_the_same_queries_at_any_size(
         page = client.get(reverse("reports:register", args=[world.semester.pk]))
     assert page.status_code == 200
     assert page.content.decode().count("data-student=") == 3 + students
+    # The downloads: session + user (2), semester (1), students, sessions, cells (3)
+    for name in ("reports:register-csv", "reports:register-xlsx"):
+        with django_assert_num_queries(6):
+            assert client.get(reverse(name, args=[world.semester.pk])).status_code == 200
