@@ -351,6 +351,31 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "client_errors_one_line": {"()": "config.log_filters.ClientErrorsWithoutTraceback"}
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's default config gives "django" a console handler of its own; it also
+        # propagates to the root's, so every line came out twice. The root's alone.
+        "django": {"handlers": [], "propagate": True},
+        # Configuring "django" resets its children: runserver's request lines keep
+        # Django's own format (a timestamp each) as in its default config.
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.request": {"filters": ["client_errors_one_line"], "propagate": True},
+        # axes announces its version when it loads: once per process, and runserver's and
+        # db_worker's autoreloaders each load it twice. Its login records stay at INFO.
+        "axes.apps": {"level": "WARNING"},
+    },
 }

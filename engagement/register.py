@@ -261,6 +261,7 @@ class RecordEntry:
     semester_code: str
     date_start: datetime
     status: str
+    started: bool = False
 
 
 @dataclass
@@ -271,12 +272,19 @@ class AttendanceRecord:
     warning_rate: float
 
 
-def student_attendance_record(
-    student: User, *, semester: Semester | None = None, now: datetime | None = None
-) -> AttendanceRecord:
-    """A student's own row of every register, in one query: the scheduled sessions they
-    were booked on (confirmed) or marked for, with the same cells and totals."""
-    now = now or timezone.now()
+@dataclass
+class SemesterAttendance:
+    """A student's row of one semester's register: the record and which semester."""
+
+    semester_id: int
+    code: str
+    name: str
+    record: AttendanceRecord
+
+
+def _record_rows(student: User, semester: Semester | None) -> QuerySet:
+    """The scheduled sessions the student was booked on (confirmed) or marked for, each
+    with its semester, start, whether booked, and the mark: one statement."""
     sessions = Session.objects.filter(status=Session.Status.SCHEDULED)
     if semester is not None:
         sessions = sessions.filter(semester=semester)
@@ -288,18 +296,32 @@ def student_attendance_record(
     mark = Attendance.objects.filter(session_id=OuterRef("pk"), student_id=student.pk).values(
         "status"
     )[:1]
-    rows = (
+    return (
         sessions.annotate(booked=booked, mark=Subquery(mark, output_field=CharField()))
         .filter(Q(booked=True) | Q(mark__isnull=False))
         .order_by("date_start", "pk")
-        .values_list("pk", "title", "semester__code", "date_start", "booked", "mark")
+        .values_list(
+            "pk",
+            "title",
+            "semester_id",
+            "semester__code",
+            "semester__name",
+            "date_start",
+            "booked",
+            "mark",
+        )
     )
+
+
+def _record(rows: list[tuple], now: datetime) -> AttendanceRecord:
+    """The cells and totals of the rows, as `_assemble` computes a register row."""
     totals = Totals()
     entries = []
-    for pk, title, code, start, is_booked, cell_mark in rows:
+    for pk, title, _semester_id, code, _name, start, is_booked, cell_mark in rows:
         cell = cell_mark or (BOOKED if is_booked else NOT_BOOKED)
-        totals.add(cell, start <= now, bool(is_booked))
-        entries.append(RecordEntry(pk, title, code, start, cell))
+        started = start <= now
+        totals.add(cell, started, bool(is_booked))
+        entries.append(RecordEntry(pk, title, code, start, cell, started))
     threshold = warning_rate()
     rate = totals.rate
     return AttendanceRecord(
@@ -308,6 +330,33 @@ def student_attendance_record(
         flagged=rate is not None and rate < threshold,
         warning_rate=threshold,
     )
+
+
+def student_attendance_record(
+    student: User, *, semester: Semester | None = None, now: datetime | None = None
+) -> AttendanceRecord:
+    """A student's own row of every register, in one query: the scheduled sessions they
+    were booked on (confirmed) or marked for, with the same cells and totals."""
+    return _record(list(_record_rows(student, semester)), now or timezone.now())
+
+
+def student_attendance_by_semester(
+    student: User, *, now: datetime | None = None
+) -> list[SemesterAttendance]:
+    """The student's row of each semester's register (newest semester first), in one
+    query: the same cells, totals, rate and flag as `attendance_register` gives them."""
+    now = now or timezone.now()
+    by_semester: dict[int, list[tuple]] = {}
+    for row in _record_rows(student, None):
+        by_semester.setdefault(row[2], []).append(row)
+    semesters = [
+        SemesterAttendance(
+            semester_id=semester_id, code=rows[0][3], name=rows[0][4], record=_record(rows, now)
+        )
+        for semester_id, rows in by_semester.items()
+    ]
+    # Newest first: the semester whose first session is latest.
+    return sorted(semesters, key=lambda s: s.record.entries[0].date_start, reverse=True)
 
 
 @dataclass(frozen=True)

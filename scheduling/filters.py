@@ -55,7 +55,11 @@ class SessionFilter(django_filters.FilterSet):
     date_from = UtcIsoDateTimeFilter(field_name="date_start", lookup_expr="gte")
     date_to = UtcIsoDateTimeFilter(field_name="date_start", lookup_expr="lte")
     updated_since = UpdatedSinceFilter()
-    has_spots = StrictBooleanFilter(method="filter_has_spots")
+    has_spots = StrictBooleanFilter(
+        method="filter_has_spots",
+        help_text="true: bookable with a free seat (scheduled, not started, confirmed "
+        "bookings under capacity); false: every other session (full, started or cancelled).",
+    )
     when = django_filters.ChoiceFilter(
         choices=[("upcoming", "Upcoming"), ("past", "Past")], method="filter_when"
     )

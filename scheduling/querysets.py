@@ -172,7 +172,12 @@ class SessionQuerySet(models.QuerySet):
         return self.values_list(*columns, *self.query.annotations, named=True)
 
     def with_free_spots(self, has_spots: bool = True) -> SessionQuerySet:
-        condition = Q(capacity__gt=_confirmed_count())
+        """`has_spots`: bookable now with a seat free: scheduled, not started, and
+        fewer confirmed bookings than its capacity. False keeps every other session
+        (full, started or cancelled): a free seat nobody may book is no spot."""
+        condition = Q(
+            status="scheduled", date_start__gt=timezone.now(), capacity__gt=_confirmed_count()
+        )
         return self.filter(condition if has_spots else ~condition)
 
     def taught_or_managed_by(self, user: User) -> SessionQuerySet:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("bookings/", views.MyBookingsView.as_view(), name="bookings"),
     path("bookings/<int:pk>/cancel/", views.CancelBookingView.as_view(), name="cancel"),
     path("credits/", views.CreditsView.as_view(), name="credits"),
+    path("attendance/", views.AttendanceView.as_view(), name="attendance"),
     path("projects/", views.ProjectsView.as_view(), name="projects"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
 ]

@@ -30,6 +30,7 @@ from bookings.services import book_session, cancel_booking, is_eligible
 from config.errors import DomainError
 from config.pagination import PageIdsFirstPaginator
 from engagement.models import Feedback
+from engagement.register import CELL_LABELS, student_attendance_by_semester
 from engagement.services import feedback_give
 from scheduling.access import can_see_meeting_link
 from scheduling.filters import SessionFilter, local_day_bounds, page_filter_form
@@ -326,6 +327,25 @@ class CreditsView(StudentAreaMixin, ListView):
 
     def get_queryset(self) -> QuerySet:
         return selectors.ledger_of(self.request.user)
+
+
+class AttendanceView(StudentAreaMixin, TemplateView):
+    """The student's own row of each semester's register: every session's mark and the
+    attendance rate, from the register's own code (`engagement.register`), so the numbers
+    are the ones staff see. One query for the whole record."""
+
+    template_name = "student/attendance.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        semesters = student_attendance_by_semester(self.request.user)
+        for semester in semesters:
+            for entry in semester.record.entries:
+                entry.label = (
+                    CELL_LABELS[entry.status] if entry.started else "Booked, not started yet"
+                )
+        context["semesters"] = semesters
+        return context
 
 
 class ProjectsView(StudentAreaMixin, ListView):

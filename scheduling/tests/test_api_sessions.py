@@ -651,6 +651,21 @@ def test_filters_narrow_the_list(token_client, world, spread):
     assert ids("search=zulu") == {late.pk}
 
 
+def test_has_spots_means_bookable_now(token_client, world, spread):
+    """A free seat counts only where a student could book it: a session that has started
+    (seats free) and a cancelled one (seats free) are not `has_spots=true`."""
+    client = token_client(world.staff)
+    started = PastSessionFactory(semester=world.semester, title="Already running", capacity=5)
+    cancelled = spread["targeted_hybrid"]  # cancelled, capacity 20, nobody booked
+    late = spread["late_grouped"]  # upcoming, scheduled, seats free
+    with_spots = _ids(client.get(f"{LIST}?has_spots=true"))
+    without = _ids(client.get(f"{LIST}?has_spots=false"))
+    assert late.pk in with_spots and late.pk not in without
+    for excluded in (started, cancelled):
+        assert excluded.pk not in with_spots
+        assert excluded.pk in without
+
+
 @pytest.mark.parametrize(
     ("ordering", "first", "last"),
     [

@@ -12,6 +12,7 @@ from accounts.tests.factories import InstructorFactory, StaffFactory, StudentFac
 from bookings.models import Booking, CreditTransaction
 from bookings.tests.factories import BookingFactory, CreditGrantFactory
 from engagement.models import Feedback
+from engagement.register import attendance_register
 from engagement.tests.factories import AttendanceFactory, ProjectFactory, ProjectSessionFactory
 from scheduling.models import Session
 from scheduling.tests.factories import (
@@ -61,6 +62,7 @@ def student_urls(session: Session, booking: Booking) -> list[str]:
         reverse("student:bookings"),
         reverse("student:cancel", args=[booking.pk]),
         reverse("student:credits"),
+        reverse("student:attendance"),
         reverse("student:projects"),
         reverse("student:profile"),
     ]
@@ -281,7 +283,11 @@ def test_the_schedule_filters_through_the_apis_filterset(client, student, semest
     assert titles(target_specialization="GK") == {keep.title}
     assert titles(session_type="virtual") == {virtual.title}
     assert full.title not in titles(has_spots="true")
-    assert titles(date_from=in_three.isoformat(), date_to=in_three.isoformat()) == {
+    # The factory puts them three days ahead, each at its instructor's next free hour:
+    # near midnight that is two days, so the range is read from the sessions themselves.
+    days = sorted(timezone.localdate(s.date_start) for s in (keep, full, virtual))
+    assert days[0] >= in_three
+    assert titles(date_from=days[0].isoformat(), date_to=days[-1].isoformat()) == {
         keep.title,
         full.title,
         virtual.title,
@@ -547,6 +553,87 @@ def test_my_bookings_cost_the_same_queries_at_every_size(
     assert len(response.context["upcoming"]) == rows
     assert len(response.context["waitlisted"]) == rows
     assert len(response.context["past"]) == rows
+
+
+# --- Attendance ----------------------------------------------------------------------------
+
+
+def attendance_rows(html: str) -> dict[str, str]:
+    """data-session -> data-status of every line of the attendance page."""
+    import re
+
+    return dict(re.findall(r'data-session="(\d+)" data-status="(\w*)"', html))
+
+
+def test_my_attendance_is_my_row_of_the_register(client):
+    from reports.tests.world import build_world
+
+    world = build_world()
+    register = attendance_register(world.semester)
+    for student in (world.able, world.baker, world.carter):
+        row = next(r for r in register.rows if r.student_id == student.pk)
+        response = login(client, student).get(reverse("student:attendance"))
+        assert response.status_code == 200
+        (semester,) = response.context["semesters"]
+        # The same totals, rate and flag as the register's row ...
+        assert semester.record.totals.as_dict() == row.totals.as_dict(), student.username
+        assert semester.record.flagged is row.flagged
+        # ... and every booked or marked cell of that row, on the page.
+        expected = {
+            str(column.id): cell
+            for column, cell in zip(register.sessions, row.cells, strict=True)
+            if cell
+        }
+        html = response.content.decode()
+        assert attendance_rows(html) == expected, student.username
+        rate = row.totals.rate
+        assert f'data-rate="{rate}"' in html if rate is not None else "data-rate" not in html
+    # Able: present, absent, present, booked ahead: 2 of 3, flagged under 80%.
+    html = login(client, world.able).get(reverse("student:attendance")).content.decode()
+    assert "67%" in html
+    assert "Under the academy's 80% attendance rate" in html
+    assert "Booked, not started yet" in html
+
+
+def test_my_attendance_shows_nobody_elses_sessions(client, student, semester):
+    mine = PastSessionFactory(semester=semester, title="Mine")
+    theirs = PastSessionFactory(semester=semester, title="Theirs")
+    BookingFactory(session=mine, student=student)
+    AttendanceFactory(session=mine, student=student, status="late")
+    other = StudentFactory()
+    BookingFactory(session=theirs, student=other)
+    AttendanceFactory(session=theirs, student=other, status="absent")
+
+    html = login(client, student).get(reverse("student:attendance")).content.decode()
+
+    assert attendance_rows(html) == {str(mine.pk): "late"}
+    assert "Theirs" not in html
+    # No way to ask for someone else's: the page takes no student.
+    html = client.get(reverse("student:attendance"), {"student": other.pk}).content.decode()
+    assert attendance_rows(html) == {str(mine.pk): "late"}
+
+
+def test_no_attendance_yet_says_so(client, student):
+    html = login(client, student).get(reverse("student:attendance")).content.decode()
+    assert "No attendance yet" in html
+
+
+@pytest.mark.parametrize("rows", [1, 10, 50])
+def test_my_attendance_costs_the_same_queries_at_every_size(
+    client, student, semester, rows, django_assert_num_queries
+):
+    other_semester = SemesterFactory()
+    for n in range(rows):
+        past = PastSessionFactory(semester=semester if n % 2 else other_semester)
+        BookingFactory(session=past, student=student)
+        AttendanceFactory(session=past, student=student, status=("present", "absent")[n % 2])
+    login(client, student)
+
+    # 1 django session + 1 user, 1 the record of every semester (sessions, booked, mark).
+    with django_assert_num_queries(3):
+        response = client.get(reverse("student:attendance"))
+
+    assert sum(len(s.record.entries) for s in response.context["semesters"]) == rows
 
 
 # --- Credits, projects, profile ------------------------------------------------------------
