@@ -11,10 +11,16 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="instructor:session-list"), name="home"),
     path("sessions/", views.SessionListView.as_view(), name="session-list"),
     path("sessions/new/", views.SessionCreateView.as_view(), name="session-create"),
+    path("sessions/new/preview/", views.SessionPreviewView.as_view(), name="session-preview"),
     path("sessions/<int:pk>/", views.SessionDetailView.as_view(), name="session-detail"),
     path("sessions/<int:pk>/edit/", views.SessionUpdateView.as_view(), name="session-update"),
     path("sessions/<int:pk>/delete/", views.SessionDeleteView.as_view(), name="session-delete"),
     path("sessions/<int:pk>/cancel/", views.SessionCancelView.as_view(), name="session-cancel"),
+    path(
+        "sessions/<int:pk>/duplicate/",
+        views.SessionDuplicateView.as_view(),
+        name="session-duplicate",
+    ),
     path(
         "sessions/<int:pk>/attendance/",
         views.AttendanceView.as_view(),
