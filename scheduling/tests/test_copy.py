@@ -5,6 +5,7 @@ the services and the API."""
 from datetime import date, time, timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import InstructorFactory, StaffFactory
@@ -195,3 +196,51 @@ def test_the_api_copies_a_semesters_series_for_staff_only(token_client):
     assert len(again.json()["problems"]) == 12
     assert bad.status_code == 400 and "weeks" in bad.json()
     assert SessionSeries.objects.filter(semester=target).count() == 1
+
+
+def test_staff_preview_then_copy_a_semesters_series_in_the_admin(client):
+    source = term(date(2027, 10, 4))
+    target = term(date(2028, 2, 21))
+    twice_weekly(source)
+    url = reverse("admin:scheduling_semester_copy_series", args=[source.pk])
+    client.force_login(StaffFactory())
+    body = {"target": target.pk, "weeks": 20}
+
+    page = client.get(reverse("admin:scheduling_semester_change", args=[source.pk]))
+    preview = client.post(url, {**body, "preview": "Preview"})
+    assert not SessionSeries.objects.filter(semester=target).exists()
+    copied = client.post(url, {**body, "apply": "Copy"})
+
+    assert url in page.content.decode()
+    assert preview.status_code == 200
+    assert "Evening technique: 12 sessions" in preview.content.decode()
+    assert 'name="apply"' in preview.content.decode()
+    assert copied.status_code == 302
+    assert SessionSeries.objects.get(semester=target).occurrences.count() == 12
+
+
+def test_the_admin_copy_names_each_problem_date_and_offers_no_copy(client):
+    source = term(date(2027, 10, 4))
+    target = term(date(2028, 2, 21), weeks=4)
+    twice_weekly(source)
+    url = reverse("admin:scheduling_semester_copy_series", args=[source.pk])
+    client.force_login(StaffFactory())
+
+    preview = client.post(url, {"target": target.pk, "weeks": 20, "preview": "Preview"})
+    forced = client.post(url, {"target": target.pk, "weeks": 20, "apply": "Copy"})
+
+    html = preview.content.decode()
+    assert "2028-03-21" in html and "within semester" in html
+    assert 'name="apply"' not in html
+    assert forced.status_code == 200 and "2028-03-30" in forced.content.decode()
+    assert not SessionSeries.objects.filter(semester=target).exists()
+
+
+def test_the_admin_copy_is_for_staff_only(client):
+    source = term(date(2027, 10, 4))
+    client.force_login(source.master_instructor)
+
+    response = client.get(reverse("admin:scheduling_semester_copy_series", args=[source.pk]))
+
+    assert response.status_code == 302  # to the admin's login: not staff
+    assert "login" in response["Location"]
