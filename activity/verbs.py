@@ -32,15 +32,18 @@ PROJECT_DELETED = "project.deleted"
 
 # verb -> meaning (and the keys of its `data`), in the order the README lists them.
 MEANINGS: dict[str, str] = {
-    SESSION_CREATED: "A session was scheduled.",
+    SESSION_CREATED: "A session was scheduled; data: title, date_start, and duplicated_from "
+    "(the copied session's id) for a duplicate.",
     SESSION_UPDATED: "A session's fields changed; data.changes = {field: [old, new]}.",
     SESSION_CANCELLED: "A session was cancelled with all its bookings; "
     "data: bookings_cancelled, credits_refunded.",
     SESSION_DELETED: "A session nothing referred to was deleted; data: title, date_start.",
     SERIES_CREATED: "A recurring series was created with its occurrences (each also a "
-    "session.created); data: title, occurrences, first, last.",
+    "session.created); data: title, occurrences, first, last, and copied_from (the "
+    "semester's id) and weeks for a copy of another semester's series.",
     SERIES_UPDATED: "Occurrences of a series were edited (each also a session.updated); "
-    "data: scope, sessions, changes.",
+    "data: scope, sessions, changes, and split_into (the new series' id) when a change "
+    "of the time from one occurrence on split the series.",
     SERIES_CANCELLED: "Occurrences of a series were cancelled (each also a session.cancelled "
     "with its refunds); data: scope, sessions, credits_refunded.",
     SEMESTER_CREATED: "A semester was created.",

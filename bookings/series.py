@@ -7,9 +7,10 @@ touched; occurrences with bookings are moved in place, so their bookings survive
 """
 
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -21,7 +22,7 @@ from config.atomic import service_transaction
 from config.errors import DomainError, PermissionDenied
 from scheduling.access import can_manage_semester
 from scheduling.models import Session, SessionSeries
-from scheduling.recurrence import WallClockError, local_start
+from scheduling.recurrence import WallClockError, local_start, occurrence_dates
 from scheduling.series import TEMPLATE_FIELDS
 
 from .services import _lock_sessions, cancel_session, session_update
@@ -86,6 +87,8 @@ def _moved(session: Session, start_time: time | None, duration: int | None) -> d
 class SeriesChangeResult:
     sessions: list[Session]
     credits_refunded: int = 0
+    # The series the occurrences belong to afterwards: a new one when the edit split it.
+    series: SessionSeries | None = None
 
 
 def series_update(
@@ -116,6 +119,10 @@ def series_update(
         targets = list(occurrences_in_scope(series, scope, occurrence))
         # The whole scope's rows first, in ascending id, before any user row (the lock order).
         _lock_sessions(target.pk for target in targets)
+        edited = series
+        split = scope == FOLLOWING and (start_time is not None or duration is not None)
+        if split and series.occurrences.filter(date_start__lt=occurrence.date_start).exists():
+            edited = _split(series, occurrence)
         for target in targets:
             try:
                 fields = {**changes, **_moved(target, start_time, duration)}
@@ -126,23 +133,59 @@ def series_update(
                 raise _naming_the_date(error, target) from error
         if scope != THIS:
             for name, value in changes.items():
-                setattr(series, name, value)
+                setattr(edited, name, value)
             if start_time is not None:
-                series.start_time = start_time
+                edited.start_time = start_time
             if duration is not None:
-                series.duration_minutes = duration
-            series.save()
+                edited.duration_minutes = duration
+            edited.save()
         record(
             actor=by,
             verb=verbs.SERIES_UPDATED,
             target=series,
             scope=scope,
+            **({"split_into": edited.pk} if edited is not series else {}),
             sessions=[target.pk for target in targets],
             changes={name: getattr(value, "pk", value) for name, value in changes.items()}
             | ({"start_time": start_time.isoformat()} if start_time else {})
             | ({"duration_minutes": duration} if duration else {}),
         )
-    return SeriesChangeResult(sessions=targets)
+    return SeriesChangeResult(sessions=targets, series=edited)
+
+
+def _split(series: SessionSeries, occurrence: Session) -> SessionSeries:
+    """Cut `series` before `occurrence` and move it and every later occurrence (of any
+    status) to a new series with the same template and rule from that date on, which
+    points back at the original (`split_from`). The earlier occurrences, their
+    attendance and bookings stay untouched with the original; the moved ones keep
+    their rows, so their bookings survive. Precondition: inside service_transaction()."""
+    pivot = timezone.localdate(occurrence.date_start)
+    if pivot <= series.first_date:
+        return series  # nothing earlier on the rule: the whole series changes
+    rule_dates = occurrence_dates(
+        weekdays=series.weekdays,
+        first_date=series.first_date,
+        until_date=series.until_date,
+        count=series.count,
+        skipped_dates={date.fromisoformat(day) for day in series.skipped_dates},
+        limit=settings.SERIES_MAX_OCCURRENCES,
+    )
+    earlier = sum(1 for day in rule_dates if day < pivot)
+    later = SessionSeries.objects.get(pk=series.pk)
+    later.pk = None
+    later.split_from = series
+    later.first_date = pivot
+    later.skipped_dates = [day for day in series.skipped_dates if day >= pivot.isoformat()]
+    if series.count is not None:
+        later.count = max(series.count - earlier, 1)
+        series.count = max(earlier, 1)
+    else:
+        series.until_date = pivot - timedelta(days=1)
+    series.skipped_dates = [day for day in series.skipped_dates if day < pivot.isoformat()]
+    later.save()
+    series.save(update_fields=["count", "until_date", "skipped_dates", "updated_at"])
+    series.occurrences.filter(date_start__gte=occurrence.date_start).update(series=later)
+    return later
 
 
 def series_cancel(

@@ -6,6 +6,7 @@ they raise beside the fields it names. Running it here too would check every
 rule twice and let the two runs drift apart.
 """
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -52,8 +53,29 @@ class GroupSelect(forms.Select):
         return option
 
 
+# A series' rule fields that come from the session's own start and end.
+RULE_FIELD_PLACES = {
+    "first_date": "date_start",
+    "start_time": "date_start",
+    "duration_minutes": "date_end",
+}
+# The checkboxes a save asks for before it goes ahead; shown only beside their question.
+CONFIRMATIONS = ("confirm_past", "confirm_told")
+
+
 class SessionForm(forms.ModelForm):
-    """Every editable field of a session. The semester is chosen on create only."""
+    """Every editable field of a session. The semester is chosen on create only.
+
+    Two saves ask first: a start in the past (`confirm_past`), and an edit of the time,
+    place or type of a session people are booked on, who will be told (`confirm_told`).
+    """
+
+    confirm_past = forms.BooleanField(required=False, label="Yes, it starts in the past")
+    confirm_told = forms.BooleanField(required=False, label="Yes, save and tell them")
+    confirmations = CONFIRMATIONS
+    # Set by the view when a save asks: the start is in the past; how many will be told.
+    asks_past = False
+    told = 0
 
     meeting_link = forms.URLField(
         required=False,
@@ -164,8 +186,12 @@ class SessionForm(forms.ModelForm):
         pass
 
     def session_fields(self) -> dict[str, Any]:
-        """The cleaned values the services take, without the semester."""
-        return {name: value for name, value in self.cleaned_data.items() if name != "semester"}
+        """The cleaned values the services take, without the semester or confirmations."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name != "semester" and name not in CONFIRMATIONS
+        }
 
     def changed_session_fields(self) -> dict[str, Any]:
         """Only what the user changed, so that session_update re-checks only what moved."""
@@ -176,6 +202,7 @@ class SessionForm(forms.ModelForm):
         """Put a service's ValidationError beside the fields it names."""
         if hasattr(error, "error_dict"):
             for field, errors in error.error_dict.items():
+                field = RULE_FIELD_PLACES.get(field, field)
                 self.add_error(field if field in self.fields else None, errors)
         else:
             self.add_error(None, error)
@@ -217,3 +244,93 @@ class AttendanceForm(forms.Form):
             if self.field_name(student) in self.changed_data
             and self.cleaned_data[self.field_name(student)]
         ]
+
+
+WEEKDAYS = [
+    (1, "Monday"),
+    (2, "Tuesday"),
+    (3, "Wednesday"),
+    (4, "Thursday"),
+    (5, "Friday"),
+    (6, "Saturday"),
+    (7, "Sunday"),
+]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class RepeatForm(forms.Form):
+    """ "Repeat": the weekly rule of a new session's series. No weekday ticked means one
+    session. The rule's own checks are the series service's (scheduling/series.py)."""
+
+    prefix = "repeat"
+
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Repeat every",
+        help_text="Tick no day for a single session. The first date is the start above.",
+    )
+    until_date = forms.DateField(required=False, label="Until", widget=DateInput)
+    count = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Or this many times",
+        help_text="Give an end date or a number of sessions.",
+    )
+    skipped_dates = forms.CharField(
+        required=False,
+        label="Skip these dates",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "2027-04-05, 2027-05-01"}),
+        help_text="Holidays: dates as YYYY-MM-DD, separated by commas, spaces or lines.",
+    )
+
+    def clean_skipped_dates(self) -> list[date]:
+        given = self.cleaned_data["skipped_dates"].replace(",", " ").split()
+        dates, wrong = [], []
+        for text in given:
+            try:
+                dates.append(date.fromisoformat(text))
+            except ValueError:
+                wrong.append(text)
+        if wrong:
+            raise ValidationError(f"Not a date (YYYY-MM-DD): {', '.join(wrong)}.")
+        return dates
+
+    def is_repeating(self) -> bool:
+        return bool(self.cleaned_data.get("weekdays"))
+
+    def rule(self) -> dict[str, Any]:
+        """The rule's fields for scheduling.series (first date and times come from the
+        session's start and end)."""
+        data = self.cleaned_data
+        return {
+            "weekdays": data["weekdays"],
+            "until_date": data["until_date"],
+            "count": data["count"],
+            "skipped_dates": data["skipped_dates"],
+        }
+
+    def add_service_error(self, error: ValidationError) -> bool:
+        """Put the rule's errors beside its fields; False when none is the rule's."""
+        mine = {
+            field: errors
+            for field, errors in getattr(error, "error_dict", {}).items()
+            if field in self.fields
+        }
+        for field, errors in mine.items():
+            self.add_error(field, errors)
+        return bool(mine)
+
+
+class DuplicateForm(forms.Form):
+    """ "Duplicate" on a session's page: the day of the copy, at the same local time."""
+
+    day = forms.DateField(label="Duplicate to", widget=DateInput)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="instructor:session-list"), name="home"),
     path("sessions/", views.SessionListView.as_view(), name="session-list"),
     path("sessions/new/", views.SessionCreateView.as_view(), name="session-create"),
+    path("sessions/new/preview/", views.SessionPreviewView.as_view(), name="session-preview"),
     path("sessions/<int:pk>/", views.SessionDetailView.as_view(), name="session-detail"),
     path("sessions/<int:pk>/edit/", views.SessionUpdateView.as_view(), name="session-update"),
     path("sessions/<int:pk>/delete/", views.SessionDeleteView.as_view(), name="session-delete"),
@@ -21,6 +22,11 @@ urlpatterns = [
         name="session-sign-in-sheet",
     ),
     path("sessions/<int:pk>/roster.csv", views.RosterCsvView.as_view(), name="session-roster-csv"),
+    path(
+        "sessions/<int:pk>/duplicate/",
+        views.SessionDuplicateView.as_view(),
+        name="session-duplicate",
+    ),
     path(
         "sessions/<int:pk>/attendance/",
         views.AttendanceView.as_view(),

@@ -8,6 +8,7 @@ that change a session also declare `manage = True`, which asks
 """
 
 import copy
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -18,11 +19,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
 from activity.selectors import session_history
 from bookings.models import Booking
+from bookings.selectors import students_told_of
 from bookings.services import cancel_session
 from bookings.services import session_update as update_session
 from calendars.services import calendar_feed_url, calendar_token_for
@@ -34,13 +37,15 @@ from scheduling.access import can_manage_semester, can_mark_attendance
 from scheduling.errors import NOT_QUALIFIED, SessionProtected
 from scheduling.filters import SessionFilter, local_day_bounds, page_filter_form
 from scheduling.models import Semester, Session
+from scheduling.series import rule_times, series_create, series_plan
 from scheduling.services import (
     blocking_relations,
     session_create,
     session_delete,
+    session_duplicate,
 )
 
-from .forms import AttendanceForm, SessionForm
+from .forms import AttendanceForm, DuplicateForm, RepeatForm, SessionForm
 from .roster import roster_csv, roster_filename, sign_in_students
 
 # The name of the attendance form's "Mark all present" submit button.
@@ -161,6 +166,7 @@ class SessionFormMixin:
     template_name = "instructor/session_form.html"
 
     request: HttpRequest
+    problems: list[Any] | None = None
 
     def save(self, form: SessionForm) -> Session:
         raise NotImplementedError
@@ -174,17 +180,93 @@ class SessionFormMixin:
         except DomainError as error:
             field = "target_specialization" if error.code == NOT_QUALIFIED else None
             form.add_error(field, error.message)
+            # A series' conflicts: every date and what is in the way.
+            self.problems = error.extra.get("problems")
             return self.form_invalid(form)
         return redirect("instructor:session-detail", pk=session.pk)
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["problems"] = self.problems
+        return context
+
+
+def ask_if_in_the_past(form: SessionForm, start: datetime | None, semester: Semester) -> None:
+    """A start in the past is saved only once the user ticks "Yes, it starts in the past".
+    A start before the semester is not asked about: the service refuses it, saying why."""
+    if start is None or start > timezone.now() or form.cleaned_data.get("confirm_past"):
+        return
+    if timezone.localdate(start, timezone.get_default_timezone()) < semester.start_date:
+        return
+    form.asks_past = True
+    raise ValidationError(
+        {
+            "date_start": "This session starts in the past. Tick “Yes, it starts in the "
+            "past” below and save again if that is what you mean."
+        }
+    )
+
+
+def series_fields(form: SessionForm, repeat: RepeatForm, instructor: Any) -> dict[str, Any]:
+    """The session form and its "Repeat" section as the series service's fields."""
+    values = form.session_fields()
+    start, end = values.pop("date_start"), values.pop("date_end")
+    return {**values, "instructor": instructor, **rule_times(start, end), **repeat.rule()}
+
+
+def series_preview(user: Any, form: SessionForm, repeat: RepeatForm) -> dict[str, Any]:
+    """The dry run behind "Preview dates": the occurrences and every problem, nothing
+    written. A rule the service refuses outright puts its errors on the forms."""
+    if not (form.is_valid() and repeat.is_valid()):
+        return {"incomplete": True}
+    if not repeat.is_repeating():
+        return {"single": form.cleaned_data["date_start"]}
+    try:
+        plan = series_plan(
+            by=user,
+            semester=form.cleaned_data["semester"],
+            **series_fields(form, repeat, user),
+        )
+    except ValidationError as error:
+        if not repeat.add_service_error(error):
+            form.add_service_error(error)
+        return {"refused": error.messages}
+    except DomainError as error:
+        return {"refused": [error.message]}
+    return {"occurrences": plan.occurrences, "problems": plan.problems}
+
 
 class SessionCreateView(InstructorAreaMixin, SessionFormMixin, FormView):
+    """One session, or with "Repeat" a series through the API's service
+    (scheduling/series.py); "Preview dates" shows the dates and problems first."""
+
+    repeat: RepeatForm | None = None
+    preview: dict[str, Any] | None = None
+
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
         kwargs.update(user=self.request.user, instructor=self.request.user)
         return kwargs
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = self.get_form()
+        self.repeat = RepeatForm(request.POST)
+        if request.POST.get("action") == "preview":
+            self.preview = series_preview(request.user, form, self.repeat)
+            return self.render_to_response(self.get_context_data(form=form))
+        if form.is_valid() and self.repeat.is_valid():
+            return self.form_valid(form)
+        return self.form_invalid(form)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(repeat=self.repeat or RepeatForm(), preview=self.preview)
+        return context
+
     def save(self, form: SessionForm) -> Session:
+        ask_if_in_the_past(form, form.cleaned_data["date_start"], form.cleaned_data["semester"])
+        if self.repeat.is_repeating():
+            return self.save_series(form)
         session = session_create(
             by=self.request.user,
             semester=form.cleaned_data["semester"],
@@ -193,6 +275,39 @@ class SessionCreateView(InstructorAreaMixin, SessionFormMixin, FormView):
         )
         messages.success(self.request, f"Session “{session.title}” created.")
         return session
+
+    def save_series(self, form: SessionForm) -> Session:
+        try:
+            series = series_create(
+                by=self.request.user,
+                semester=form.cleaned_data["semester"],
+                **series_fields(form, self.repeat, self.request.user),
+            )
+        except ValidationError as error:
+            if self.repeat.add_service_error(error):
+                raise ValidationError("Check the “Repeat” section.") from error
+            raise
+        occurrences = list(series.occurrences.order_by("date_start"))
+        first, last = occurrences[0], occurrences[-1]
+        messages.success(
+            self.request,
+            f"Series “{series.title}” created: {len(occurrences)} sessions, from "
+            f"{timezone.localdate(first.date_start):%-d %B %Y} to "
+            f"{timezone.localdate(last.date_start):%-d %B %Y}.",
+        )
+        return first
+
+
+class SessionPreviewView(InstructorAreaMixin, View):
+    """The "Repeat" preview as an HTML fragment, for the form's script to refresh."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = SessionForm(request.POST, user=request.user, instructor=request.user)
+        repeat = RepeatForm(request.POST)
+        context = {"preview": series_preview(request.user, form, repeat)}
+        return render(request, "instructor/_series_preview.html", context)
 
 
 class SessionUpdateView(SessionAccessMixin, SessionFormMixin, FormView):
@@ -221,9 +336,46 @@ class SessionUpdateView(SessionAccessMixin, SessionFormMixin, FormView):
         if not changes:
             messages.info(self.request, "Nothing changed.")
             return self.object
+        ask_if_in_the_past(form, changes.get("date_start"), self.object.semester)
+        told = students_told_of(self.object, changes)
+        if told and not form.cleaned_data.get("confirm_told"):
+            form.told = told
+            people = "1 student is" if told == 1 else f"{told} students are"
+            raise ValidationError(
+                f"{people} booked and will be told about this change of time, place or "
+                "type. Tick “Yes, save and tell them” below and save again."
+            )
         session = update_session(session=copy.copy(self.object), by=self.request.user, **changes)
         messages.success(self.request, f"Session “{session.title}” saved.")
         return session
+
+
+class SessionDuplicateView(SessionAccessMixin, View):
+    """Copy the session to another day at the same local time, checked as a new session."""
+
+    manage = True
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.object = self.get_object()
+        form = DuplicateForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose the day to duplicate the session to.")
+            return redirect("instructor:session-detail", pk=self.object.pk)
+        try:
+            duplicate = session_duplicate(
+                session=self.object, by=request.user, day=form.cleaned_data["day"]
+            )
+        except (DomainError, ValidationError) as error:
+            text = error.message if isinstance(error, DomainError) else " ".join(error.messages)
+            messages.error(request, f"Not duplicated: {text}")
+            return redirect("instructor:session-detail", pk=self.object.pk)
+        messages.success(
+            request,
+            f"Session “{duplicate.title}” duplicated to "
+            f"{timezone.localtime(duplicate.date_start):%A %-d %B %Y, %H:%M}.",
+        )
+        return redirect("instructor:session-detail", pk=duplicate.pk)
 
 
 class SessionDetailView(SessionAccessMixin, DetailView):
@@ -242,6 +394,8 @@ class SessionDetailView(SessionAccessMixin, DetailView):
             Feedback.objects.filter(session=session).select_related("student")
         )
         context["history"] = session_history(session.pk)
+        next_week = timezone.localdate(session.date_start) + timedelta(weeks=1)
+        context["duplicate_form"] = DuplicateForm(initial={"day": next_week})
         return context
 
 

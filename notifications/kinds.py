@@ -1,5 +1,7 @@
 """The kinds of email, and which ones a person may turn off (accounts.User fields)."""
 
+from scheduling import services as scheduling_services
+
 BOOKING_CONFIRMED = "booking_confirmed"
 BOOKING_WAITLISTED = "booking_waitlisted"
 BOOKING_PROMOTED = "booking_promoted"
@@ -20,5 +22,6 @@ OPTIONAL = {
 }
 WAITLIST_CHANGES_FLAG = "notify_waitlist_changes"
 
-# Session fields whose change people are told about (old and new in the email).
-TOLD_CHANGES = ("date_start", "date_end", "location", "session_type", "meeting_link")
+# Session fields whose change people are told about (old and new in the email): the
+# domain's rule, which the pages also use to warn before such an edit.
+TOLD_CHANGES = scheduling_services.TOLD_CHANGES

@@ -11,12 +11,15 @@ import csv
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
 
 from activity.admin import ActivityHistoryMixin
 from bookings.errors import CAPACITY_BELOW_CONFIRMED
@@ -36,6 +39,7 @@ from .models import (
     Specialization,
 )
 from .querysets import SESSION_STATISTICS
+from .series import MAX_SHIFT_WEEKS, semester_copy, semester_copy_plan
 from .services import (
     EDITABLE_FIELDS,
     GROUP_FIELDS,
@@ -127,6 +131,18 @@ class InstructorQualificationAdmin(admin.ModelAdmin):
     date_hierarchy = "valid_from"
 
 
+class SemesterCopyForm(forms.Form):
+    target = forms.ModelChoiceField(
+        queryset=Semester.objects.order_by("-start_date"), label="Into semester"
+    )
+    weeks = forms.IntegerField(
+        min_value=-MAX_SHIFT_WEEKS,
+        max_value=MAX_SHIFT_WEEKS,
+        label="Shift by weeks",
+        help_text="Every date moves by this many whole weeks; weekdays and times stay.",
+    )
+
+
 @admin.register(Semester)
 class SemesterAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
     list_display = (
@@ -163,6 +179,56 @@ class SemesterAdmin(ServiceSaveMixin, ServiceDeleteMixin, admin.ModelAdmin):
 
     def blocking_of(self, obj: Semester) -> dict[str, int]:
         return semester_blocking_relations(obj)
+
+    def get_urls(self) -> list[Any]:
+        copy_view = self.admin_site.admin_view(self.copy_series_view)
+        return [
+            path("<int:pk>/copy-series/", copy_view, name="scheduling_semester_copy_series"),
+            *super().get_urls(),
+        ]
+
+    def copy_series_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Copy the semester's series into another, shifted by whole weeks: "Preview"
+        lists every series' dates and every problem; "Copy" creates all or nothing."""
+        source = get_object_or_404(Semester, pk=pk)
+        if not request.user.is_staff or not self.has_change_permission(request, source):
+            raise PermissionDenied
+        form = SemesterCopyForm(request.POST or None)
+        plan, problems = None, None
+        if request.method == "POST" and form.is_valid():
+            fields = {
+                "by": request.user,
+                "source": source,
+                "target": form.cleaned_data["target"],
+                "weeks": form.cleaned_data["weeks"],
+            }
+            try:
+                if "apply" in request.POST:
+                    created = semester_copy(**fields)
+                    count = sum(series.occurrences.count() for series in created)
+                    self.message_user(
+                        request,
+                        f"Copied {len(created)} series ({count} sessions) into "
+                        f"{fields['target'].code}.",
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:scheduling_sessionseries_changelist")
+                plan = semester_copy_plan(**fields)
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            except DomainError as error:
+                form.add_error(None, error.message)
+                problems = error.extra.get("problems")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": source,
+            "title": f"Copy the series of {source.code}",
+            "form": form,
+            "plan": plan,
+            "problems": problems if plan is None else plan.problems,
+        }
+        return render(request, "admin/scheduling/semester/copy_series.html", context)
 
     def delete_through_service(self, request: HttpRequest, obj: Semester) -> None:
         semester_delete(semester=obj, by=request.user)

@@ -288,6 +288,11 @@ class SessionSeries(models.Model):
     until_date = models.DateField(null=True, blank=True)
     count = models.PositiveIntegerField(null=True, blank=True)
     skipped_dates = models.JSONField(default=list, blank=True)
+    # A "this and following" change of the time splits a series: the later
+    # occurrences move to a new series that points back at the one they left.
+    split_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="splits"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

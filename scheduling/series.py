@@ -8,7 +8,7 @@ with a scope) live in bookings/series.py.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +20,7 @@ from accounts.models import User
 from activity import verbs
 from activity.services import build, record_many
 from config.atomic import service_transaction
-from config.errors import Conflict
+from config.errors import Conflict, DomainError, PermissionDenied
 
 from .access import check_can_manage
 from .conflicts import find_conflicts, lock_conflict_guards
@@ -227,22 +227,38 @@ def series_create(*, by: User, semester: Semester, **fields: Any) -> SessionSeri
     """
     plan = _build(by=by, semester=semester, fields=fields)
     refuse(plan.problems)
+    return _save_plans(by, [plan])[0]
+
+
+def _save_plans(by: User, plans: list[SeriesPlan], **data: Any) -> list[SessionSeries]:
+    """Save checked plans in one transaction: the conflicts of all their occurrences are
+    checked together under the locks; one INSERT per series, one bulk INSERT of every
+    occurrence, one INSERT of the activities. `data` is added to each series.created."""
+    everything = [session for plan in plans for session in plan.occurrences]
     with service_transaction():
-        lock_conflict_guards(plan.occurrences)
-        refuse(conflict_problems(plan.occurrences))
-        series = plan.series
-        series.save()
-        occurrences = Session.objects.bulk_create(plan.occurrences)
-        summary = build(
-            actor=by,
-            verb=verbs.SERIES_CREATED,
-            target=series,
-            title=series.title,
-            occurrences=len(occurrences),
-            first=occurrences[0].date_start,
-            last=occurrences[-1].date_start,
-        )
-        created = [
+        lock_conflict_guards(everything)
+        refuse(conflict_problems(everything))
+        for plan in plans:
+            plan.series.save()
+            for session in plan.occurrences:
+                session.series = plan.series
+        created = Session.objects.bulk_create(everything)
+        entries = []
+        for plan in plans:
+            series, occurrences = plan.series, plan.occurrences
+            entries.append(
+                build(
+                    actor=by,
+                    verb=verbs.SERIES_CREATED,
+                    target=series,
+                    title=series.title,
+                    occurrences=len(occurrences),
+                    first=occurrences[0].date_start,
+                    last=occurrences[-1].date_start,
+                    **data,
+                )
+            )
+        entries += [
             build(
                 actor=by,
                 verb=verbs.SESSION_CREATED,
@@ -250,12 +266,125 @@ def series_create(*, by: User, semester: Semester, **fields: Any) -> SessionSeri
                 session_id=session.pk,
                 title=session.title,
                 date_start=session.date_start,
-                series_id=series.pk,
+                series_id=session.series_id,
             )
-            for session in occurrences
+            for session in created
         ]
-        record_many([summary, *created])
-    return series
+        record_many(entries)
+    return [plan.series for plan in plans]
+
+
+def rule_times(date_start: datetime, date_end: datetime) -> dict[str, Any]:
+    """A single session's start and end as a series rule's first date, local start time
+    and duration (the wall clock of `settings.TIME_ZONE`), for forms that offer "Repeat"."""
+    local = timezone.localtime(date_start, timezone.get_default_timezone())
+    minutes = int((date_end - date_start).total_seconds() // 60)
+    return {
+        "first_date": local.date(),
+        "start_time": local.time().replace(second=0, microsecond=0),
+        "duration_minutes": minutes,
+    }
+
+
+# How far a semester's series may be shifted: ten years either way.
+MAX_SHIFT_WEEKS = 520
+
+
+@dataclass
+class SemesterCopyPlan:
+    """The series a semester copy would create, and every problem, dated and named."""
+
+    source: Semester
+    target: Semester
+    weeks: int
+    plans: list[SeriesPlan]
+    problems: list[Problem]
+
+
+def _shifted_group(series: SessionSeries, target: Semester, groups: dict[str, Any]) -> Any:
+    """A group belongs to one semester: the copy takes the target's group of the same
+    name, or none (open to everyone eligible)."""
+    if series.group_id is None:
+        return None
+    return groups.get(series.group.name)
+
+
+def semester_copy_plan(
+    *, by: User, source: Semester, target: Semester, weeks: int
+) -> SemesterCopyPlan:
+    """The preview of copying every series of `source` into `target`, each rule's dates
+    shifted by `weeks` whole weeks (so weekdays and wall-clock times stay): nothing is
+    written. Each occurrence is checked as a single session (the target's dates, the
+    conflicts with stored sessions and among all the copies)."""
+    if not by.is_staff:
+        raise PermissionDenied("Only staff may copy a semester's series.")
+    if not isinstance(weeks, int) or not -MAX_SHIFT_WEEKS <= weeks <= MAX_SHIFT_WEEKS:
+        raise ValidationError(
+            {"weeks": f"Whole weeks, from {-MAX_SHIFT_WEEKS} to {MAX_SHIFT_WEEKS}."}
+        )
+    originals = list(
+        SessionSeries.objects.filter(semester=source)
+        .select_related("group", "instructor", "target_specialization")
+        .order_by("first_date", "pk")
+    )
+    if not originals:
+        raise ValidationError({"source": f"Semester {source.code} has no series to copy."})
+    groups = {group.name: group for group in target.groups.all()}
+    shift = timedelta(weeks=weeks)
+    plans: list[SeriesPlan] = []
+    problems: list[Problem] = []
+    for original in originals:
+        fields = {name: getattr(original, name) for name in SERIES_FIELDS}
+        fields["group"] = _shifted_group(original, target, groups)
+        fields["first_date"] = original.first_date + shift
+        if original.until_date is not None:
+            fields["until_date"] = original.until_date + shift
+        fields["skipped_dates"] = [
+            date.fromisoformat(day) + shift for day in original.skipped_dates
+        ]
+        try:
+            plan = _build(by=by, semester=target, fields=fields)
+        except ValidationError as error:
+            reason = " ".join(error.messages)
+            problems.append(Problem(fields["first_date"], INVALID, f"{original.title}: {reason}"))
+            continue
+        except DomainError as error:  # the instructor's qualification, for instance
+            problems.append(
+                Problem(fields["first_date"], INVALID, f"{original.title}: {error.message}")
+            )
+            continue
+        problems += [
+            Problem(p.date, p.code, f"{original.title}: {p.detail}", p.conflicts)
+            for p in plan.problems
+        ]
+        plans.append(plan)
+    everything = [session for plan in plans for session in plan.occurrences]
+    problems += [
+        Problem(
+            date=local_date(conflict.session),
+            code=conflict.code,
+            detail=f"{conflict.session.title}, {local_date(conflict.session)}: {conflict.message}",
+            conflicts=conflict.describe(),
+        )
+        for conflict in find_conflicts(everything)
+    ]
+    return SemesterCopyPlan(
+        source=source,
+        target=target,
+        weeks=weeks,
+        plans=plans,
+        problems=sorted(problems, key=lambda p: p.date),
+    )
+
+
+def semester_copy(
+    *, by: User, source: Semester, target: Semester, weeks: int
+) -> list[SessionSeries]:
+    """Copy every series of `source` into `target` shifted by `weeks`, all or nothing:
+    one problem on any date of any series refuses the whole copy, naming each date."""
+    plan = semester_copy_plan(by=by, source=source, target=target, weeks=weeks)
+    refuse(plan.problems)
+    return _save_plans(by, plan.plans, copied_from=source.pk, weeks=weeks)
 
 
 def series_with_occurrences() -> Any:

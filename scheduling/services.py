@@ -1,6 +1,7 @@
 """Writes on semesters' sessions. Every surface (API, pages, admin) calls these."""
 
 from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from .access import check_can_manage, lock_session
 from .conflicts import find_conflicts, lock_conflict_guards, raise_first_conflict
 from .errors import NOT_EDITABLE, NOT_QUALIFIED, SESSION_CANCELLED, SessionProtected
 from .models import Group, InstructorQualification, Semester, Session, Specialization
+from .recurrence import WallClockError, local_start
 
 # The fields a session update may change; the semester is fixed once created.
 EDITABLE_FIELDS = (
@@ -39,6 +41,24 @@ EDITABLE_FIELDS = (
     "meeting_link",
     "allow_overlap",
     "overlap_reason",
+)
+# The fields whose change the people booked are told about (old and new, by email):
+# the time, the place and the type. The pages warn before such an edit
+# (bookings.selectors.students_told_of) and notifications sends the emails.
+TOLD_CHANGES = ("date_start", "date_end", "location", "session_type", "meeting_link")
+# What a duplicate copies: every field a new session is created with but the times.
+DUPLICATED_FIELDS = (
+    "title",
+    "description",
+    "instructor",
+    "group",
+    "target_specialization",
+    "mixed_specialization",
+    "session_type",
+    "capacity",
+    "credit_cost",
+    "location",
+    "meeting_link",
 )
 # Changing any of these may make the session clash with another (scheduling/conflicts.py).
 CONFLICT_FIELDS = frozenset(
@@ -108,6 +128,11 @@ def check_conflicts_locked(sessions: list[Session], *, ignore: tuple[int, ...] =
 
 
 def session_create(*, by: User, semester: Semester, **fields: Any) -> Session:
+    return _create(by=by, semester=semester, fields=fields)
+
+
+def _create(*, by: User, semester: Semester, fields: dict[str, Any], **data: Any) -> Session:
+    """`session_create`; `data` is added to the session.created activity."""
     check_can_manage(by, semester)
     unknown = set(fields) - set(EDITABLE_FIELDS) - {"status"}
     if unknown:
@@ -127,8 +152,56 @@ def session_create(*, by: User, semester: Semester, **fields: Any) -> Session:
             title=session.title,
             date_start=session.date_start,
             **overlap_data(session),
+            **data,
         )
     return session
+
+
+def duplicate_start(
+    session: Session,
+    *,
+    date_start: datetime | None = None,
+    day: date | None = None,
+    weeks: int | None = None,
+) -> datetime:
+    """Where a duplicate starts: at `date_start`, or on `day` at the session's local
+    wall-clock time, or `weeks` later at the same local time (default: one week later,
+    the same weekday). Wall-clock, so a copy across a daylight-saving change keeps its hour."""
+    given = [value for value in (date_start, day, weeks) if value is not None]
+    if len(given) > 1:
+        raise ValidationError(
+            {"date_start": "Give a start, a day or a number of weeks, not several."}
+        )
+    if date_start is not None:
+        return date_start
+    local = timezone.localtime(session.date_start, timezone.get_default_timezone())
+    if day is None:
+        weeks = 1 if weeks is None else weeks
+        if not isinstance(weeks, int) or not 1 <= abs(weeks) <= 520:
+            raise ValidationError({"weeks": "Whole weeks, 1 to 520 either way."})
+        day = local.date() + timedelta(weeks=weeks)
+    try:
+        return local_start(day, local.time())
+    except WallClockError as error:
+        raise ValidationError({"date_start": str(error)}) from error
+
+
+def session_duplicate(
+    *,
+    session: Session,
+    by: User,
+    date_start: datetime | None = None,
+    day: date | None = None,
+    weeks: int | None = None,
+) -> Session:
+    """A new session with `session`'s fields and length at another time
+    (`duplicate_start`), validated and recorded as any new session is (semester
+    dates, qualification, conflicts; session.created with `duplicated_from`). It
+    belongs to no series; a deliberate overlap is not copied (staff decide it anew)."""
+    start = duplicate_start(session, date_start=date_start, day=day, weeks=weeks)
+    fields = {name: getattr(session, name) for name in DUPLICATED_FIELDS}
+    fields.update(date_start=start, date_end=start + (session.date_end - session.date_start))
+    return _create(by=by, semester=session.semester, fields=fields, duplicated_from=session.pk)
 
 
 def session_update_prepare(*, session: Session, by: User, changes: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from bookings.series import series_cancel, series_update
 from bookings.services import book_session
 from config.errors import Conflict, PermissionDenied
 from engagement.tests.factories import AttendanceFactory
-from scheduling.models import Session
+from scheduling.models import Session, SessionSeries
 from scheduling.series import series_create
 from scheduling.tests.factories import SemesterFactory, SessionFactory
 
@@ -50,14 +50,16 @@ def started(session: Session, days_ago: int) -> Session:
     return session
 
 
-def test_this_and_following_changes_only_later_occurrences_and_keeps_their_bookings(funded_student):
+def test_this_and_following_with_a_new_time_splits_the_series_and_keeps_bookings(funded_student):
     staff = StaffFactory()
     series = weekly(SemesterFactory(), staff)
     occurrences = list(series.occurrences.order_by("date_start"))
     first = started(occurrences[0], days_ago=7)
-    AttendanceFactory(session=first)
+    attendance = AttendanceFactory(session=first)
     student = funded_student(10)
+    early = book_session(student=student, session=occurrences[1], by=student)
     booking = book_session(student=student, session=occurrences[3], by=student)
+    pivot_day = timezone.localdate(occurrences[2].date_start)
 
     result = series_update(
         series=series,
@@ -69,23 +71,86 @@ def test_this_and_following_changes_only_later_occurrences_and_keeps_their_booki
     )
 
     assert [s.pk for s in result.sessions] == [s.pk for s in occurrences[2:]]
-    after = {s.pk: s for s in series.occurrences.all()}
-    for earlier in occurrences[:2]:
-        assert after[earlier.pk].title == "Footwork"
-        assert after[earlier.pk].date_start == Session.objects.get(pk=earlier.pk).date_start
-    assert after[occurrences[1].pk].date_start == occurrences[1].date_start
-    for later in occurrences[2:]:
-        moved = after[later.pk]
+    later = result.series
+    assert later.pk != series.pk and later.split_from_id == series.pk
+    # The earlier occurrences stay with the original, unchanged, attendance and all.
+    series.refresh_from_db()
+    assert [s.pk for s in series.occurrences.order_by("date_start")] == [
+        s.pk for s in occurrences[:2]
+    ]
+    for earlier in series.occurrences.all():
+        assert earlier.title == "Footwork"
+    assert Session.objects.get(pk=occurrences[1].pk).date_start == occurrences[1].date_start
+    attendance.refresh_from_db()
+    assert attendance.session_id == first.pk
+    # The original's rule ends where the new one begins: 6 = 2 + 4 occurrences.
+    assert (series.title, series.start_time, series.count) == ("Footwork", time(18, 0), 2)
+    assert (later.title, later.start_time, later.count) == ("Footwork II", time(19, 30), 4)
+    assert later.first_date == pivot_day
+    assert [s.pk for s in later.occurrences.order_by("date_start")] == [
+        s.pk for s in occurrences[2:]
+    ]
+    for moved in later.occurrences.all():
         assert moved.title == "Footwork II"
         assert timezone.localtime(moved.date_start).time() == time(19, 30)
-        assert timezone.localdate(moved.date_start) == timezone.localdate(later.date_start)
+    assert timezone.localdate(Session.objects.get(pk=occurrences[3].pk).date_start) == (
+        timezone.localdate(occurrences[3].date_start)
+    )
     booking.refresh_from_db()
+    early.refresh_from_db()
     assert booking.status == "confirmed" and booking.session_id == occurrences[3].pk
-    series.refresh_from_db()
-    assert series.title == "Footwork II" and series.start_time == time(19, 30)
-    assert Activity.objects.filter(verb="series.updated").count() == 1
+    assert early.status == "confirmed" and early.session_id == occurrences[1].pk
+    updated = Activity.objects.get(verb="series.updated")
+    assert updated.data["split_into"] == later.pk
     assert Activity.objects.filter(verb="session.updated").count() == 4
     assert check_integrity() == []
+
+
+def test_a_split_of_a_series_with_an_end_date_cuts_the_end_date():
+    staff = StaffFactory()
+    series = weekly(SemesterFactory(), staff)
+    occurrences = list(series.occurrences.order_by("date_start"))
+    end = timezone.localdate(occurrences[-1].date_start)
+    SessionSeries.objects.filter(pk=series.pk).update(count=None, until_date=end)
+    series.refresh_from_db()
+    pivot_day = timezone.localdate(occurrences[3].date_start)
+
+    result = series_update(
+        series=series, by=staff, scope="following", occurrence=occurrences[3], duration_minutes=90
+    )
+
+    series.refresh_from_db()
+    assert series.until_date == pivot_day - timedelta(days=1)
+    assert (result.series.first_date, result.series.until_date) == (pivot_day, end)
+    assert result.series.duration_minutes == 90 and series.duration_minutes == 60
+    assert series.occurrences.count() == 3 and result.series.occurrences.count() == 3
+
+
+def test_this_and_following_without_a_new_time_keeps_one_series():
+    staff = StaffFactory()
+    series = weekly(SemesterFactory(), staff)
+    occurrences = list(series.occurrences.order_by("date_start"))
+
+    result = series_update(
+        series=series, by=staff, scope="following", occurrence=occurrences[2], title="Footwork II"
+    )
+
+    assert result.series.pk == series.pk and SessionSeries.objects.count() == 1
+    titles = [s.title for s in series.occurrences.order_by("date_start")]
+    assert titles == ["Footwork"] * 2 + ["Footwork II"] * 4
+
+
+def test_this_and_following_from_the_first_occurrence_does_not_split():
+    staff = StaffFactory()
+    series = weekly(SemesterFactory(), staff)
+    first = series.occurrences.order_by("date_start").first()
+
+    series_update(
+        series=series, by=staff, scope="following", occurrence=first, start_time=time(9, 0)
+    )
+
+    series.refresh_from_db()
+    assert SessionSeries.objects.count() == 1 and series.start_time == time(9, 0)
 
 
 def test_a_scoped_edit_that_breaks_one_date_changes_nothing_and_names_it():

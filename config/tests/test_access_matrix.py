@@ -214,6 +214,7 @@ MATRIX: list[tuple[str, str, Body, tuple[int, ...]]] = [
     ("PUT", "/semesters/{spare_semester}/", _semester_body, (401, 403, 403, 403, 403, 200)),
     ("PATCH", "/semesters/{spare_semester}/", lambda w, r: {"name": "Renamed"}, (401, 403, 403, 403, 403, 200)),  # noqa: E501
     ("DELETE", "/semesters/{spare_semester}/", None, (401, 403, 403, 403, 403, 204)),
+    ("POST", "/semesters/{semester}/copy-series/", lambda w, r: {"target_semester": w.spare_semester.pk, "weeks": 1}, (401, 403, 403, 403, 403, 201)),  # noqa: E501
     ("GET", "/groups/", None, (401, 200, 200, 200, 200, 200)),
     ("POST", "/groups/", lambda w, r: {"name": "G", "semester": w.semester.pk}, (401, 403, 403, 403, 403, 201)),  # noqa: E501
     ("GET", "/groups/{group}/", None, (401, 200, 200, 200, 200, 200)),
@@ -229,6 +230,7 @@ MATRIX: list[tuple[str, str, Body, tuple[int, ...]]] = [
     ("PATCH", "/sessions/{spare_session}/", lambda w, r: {"capacity": 15}, (401, 403, 403, 403, 200, 200)),  # noqa: E501
     ("DELETE", "/sessions/{spare_session}/", None, (401, 403, 403, 403, 204, 204)),
     ("POST", "/sessions/{spare_session}/cancel/", None, (401, 403, 403, 403, 200, 200)),
+    ("POST", "/sessions/{spare_session}/duplicate/", lambda w, r: {"weeks": 2}, (401, 403, 403, 403, 201, 201)),  # noqa: E501
     ("GET", "/sessions/{session}/bookings/", None, (401, 403, 403, 200, 200, 200)),
     # Series: staff and instructors read; staff and the semester's master instructor write.
     ("GET", "/series/", None, (401, 403, 403, 200, 200, 200)),

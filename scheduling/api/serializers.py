@@ -309,3 +309,36 @@ class SessionConflictErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
     conflicts = ConflictingSessionSerializer(many=True, required=False)
+
+
+class SessionDuplicateSerializer(serializers.Serializer):
+    """Where the copy goes: a start, or a number of weeks later (default: one)."""
+
+    date_start = serializers.DateTimeField(
+        required=False, help_text="The copy's start; its length is the session's."
+    )
+    weeks = serializers.IntegerField(
+        required=False,
+        min_value=-520,
+        max_value=520,
+        help_text="Whole weeks later (negative: earlier), at the same local wall-clock time.",
+    )
+
+    def validate(self, data: dict) -> dict:
+        if "date_start" in data and "weeks" in data:
+            raise serializers.ValidationError(
+                {"weeks": "Give either date_start or weeks, not both."}
+            )
+        if data.get("weeks") == 0:
+            raise serializers.ValidationError({"weeks": "Zero weeks is the session itself."})
+        return data
+
+
+class SemesterCopySerializer(serializers.Serializer):
+    target_semester = serializers.PrimaryKeyRelatedField(queryset=Semester.objects.all())
+    weeks = serializers.IntegerField(
+        min_value=-520, max_value=520, help_text="Whole weeks every date moves by."
+    )
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text="Preview: the series and problems, unsaved."
+    )

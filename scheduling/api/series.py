@@ -47,7 +47,15 @@ class SeriesSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SessionSeries
-        fields = ["id", "semester", *SERIES_FIELDS, "occurrences", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "semester",
+            *SERIES_FIELDS,
+            "split_from",
+            "occurrences",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -88,6 +96,21 @@ class PreviewOccurrenceSerializer(serializers.Serializer):
 class SeriesPreviewSerializer(serializers.Serializer):
     occurrences = PreviewOccurrenceSerializer(many=True)
     problems = ProblemSerializer(many=True)
+
+
+class SeriesCopyPreviewSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    first_date = serializers.DateField()
+    occurrences = PreviewOccurrenceSerializer(many=True)
+
+
+class SemesterCopyPreviewSerializer(serializers.Serializer):
+    series = SeriesCopyPreviewSerializer(many=True)
+    problems = ProblemSerializer(many=True)
+
+
+class SemesterCopyResultSerializer(serializers.Serializer):
+    series = SeriesSerializer(many=True)
 
 
 class SeriesRefusedSerializer(serializers.Serializer):
@@ -201,8 +224,9 @@ class SeriesViewSet(viewsets.ModelViewSet):
         return Response(self._result(series, result))
 
     def _result(self, series: SessionSeries, result: Any) -> dict[str, Any]:
+        # After a split, the new series that now holds the changed occurrences.
         return {
-            "series": self._represent(series),
+            "series": self._represent(result.series or series),
             "sessions": [s.pk for s in result.sessions],
             "credits_refunded": result.credits_refunded,
         }

@@ -24,6 +24,7 @@ from scheduling.access import can_view_roster, check_can_manage
 from scheduling.filters import GroupFilter, SessionFilter, SessionFilterBackend
 from scheduling.models import Group, Semester, Session, Specialization
 from scheduling.querysets import SESSION_STATISTICS, SessionQuerySet
+from scheduling.series import semester_copy, semester_copy_plan, series_with_occurrences
 from scheduling.services import (
     group_create,
     group_delete,
@@ -33,19 +34,28 @@ from scheduling.services import (
     semester_update,
     session_create,
     session_delete,
+    session_duplicate,
 )
 
 from .serializers import (
     GroupSerializer,
     RosterEntrySerializer,
+    SemesterCopySerializer,
     SemesterSerializer,
     SessionCancellationSerializer,
     SessionConflictErrorSerializer,
+    SessionDuplicateSerializer,
     SessionInputSerializer,
     SessionSerializer,
     SessionUpdateSerializer,
     SpecializationSerializer,
     changes_of,
+)
+from .series import (
+    REFUSED_409,
+    SemesterCopyPreviewSerializer,
+    SemesterCopyResultSerializer,
+    SeriesSerializer,
 )
 
 
@@ -129,6 +139,53 @@ class SemesterViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: Semester) -> None:
         semester_delete(semester=instance, by=self.request.user)
+
+    @extend_schema(
+        description="Staff. Copy every series of this semester into `target_semester`, each "
+        "date shifted by `weeks` whole weeks (weekdays and wall-clock times stay). All or "
+        "nothing: any problem refuses the whole copy, 400 with `occurrences` naming each "
+        "series and date, or 409 `instructor_busy`/`location_busy` with `problems`. "
+        "`dry_run` answers 200 with the series and problems, unsaved.",
+        request=SemesterCopySerializer,
+        responses={
+            201: SemesterCopyResultSerializer,
+            200: SemesterCopyPreviewSerializer,
+            **error_responses(400, 403, 503),
+            **REFUSED_409,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="copy-series")
+    def copy_series(self, request: Request, pk: str | None = None) -> Response:
+        source = self.get_object()
+        given = SemesterCopySerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        fields = {
+            "by": request.user,
+            "source": source,
+            "target": given.validated_data["target_semester"],
+            "weeks": given.validated_data["weeks"],
+        }
+        if given.validated_data["dry_run"]:
+            plan = semester_copy_plan(**fields)
+            body = {
+                "series": [
+                    {
+                        "title": each.series.title,
+                        "first_date": each.series.first_date,
+                        "occurrences": [
+                            {"date_start": s.date_start, "date_end": s.date_end}
+                            for s in each.occurrences
+                        ],
+                    }
+                    for each in plan.plans
+                ],
+                "problems": [problem.as_dict() for problem in plan.problems],
+            }
+            return Response(SemesterCopyPreviewSerializer(body).data)
+        created = semester_copy(**fields)
+        series = series_with_occurrences().filter(pk__in=[each.pk for each in created])
+        body = {"series": SeriesSerializer(series.order_by("first_date", "pk"), many=True).data}
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
@@ -310,6 +367,23 @@ class SessionViewSet(viewsets.ModelViewSet):
             "credits_refunded": result.credits_refunded,
         }
         return Response(body)
+
+    @extend_schema(
+        description="Staff or the semester's master instructor. A new session with this "
+        "one's fields and length at `date_start`, or `weeks` later at the same local time "
+        "(default: one week), checked as any new session (semester dates, qualification, "
+        "conflicts: 409 `instructor_busy`/`location_busy`).",
+        request=SessionDuplicateSerializer,
+        responses={201: SessionSerializer, **SESSION_WRITE_ERRORS, **SESSION_CONFLICT_409},
+    )
+    @action(detail=True, methods=["post"])
+    def duplicate(self, request: Request, pk: str | None = None) -> Response:
+        """Copy the session to another date (default: the same weekday next week)."""
+        given = SessionDuplicateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        copy = session_duplicate(session=self.get_object(), by=request.user, **given.validated_data)
+        copy = self.get_queryset().get(pk=copy.pk)
+        return self._represent(copy, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: RosterEntrySerializer(many=True), **error_responses(403)})
     @action(detail=True, methods=["get"], filter_backends=[])

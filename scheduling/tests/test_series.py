@@ -39,6 +39,13 @@ def rule(semester, **fields) -> dict:
     }
 
 
+def a_wednesday_ahead() -> date:
+    """A Wednesday a week or more ahead: a term from it ends on a Tuesday, and its second
+    day is a Thursday, whatever day the tests run on."""
+    soon = timezone.localdate() + timedelta(days=7)
+    return soon + timedelta(days=(3 - soon.isoweekday()) % 7)
+
+
 def nothing_written(before: int) -> bool:
     return not SessionSeries.objects.exists() and Session.objects.count() == before
 
@@ -102,7 +109,7 @@ def test_a_local_time_missing_or_doubled_on_a_change_day_is_refused(settings, da
 
 
 def test_one_date_outside_the_semester_writes_nothing_and_names_it():
-    semester = semester_of(timezone.localdate() + timedelta(days=7))
+    semester = semester_of(a_wednesday_ahead())
     late = semester.end_date + timedelta(days=(THURSDAY - semester.end_date.isoweekday()) % 7 or 7)
     before = Session.objects.count()
 
@@ -139,7 +146,7 @@ def test_one_conflicting_date_writes_nothing_and_names_it_and_the_session():
 
 
 def test_the_preview_lists_occurrences_and_problems_without_writing():
-    semester = semester_of(timezone.localdate() + timedelta(days=7))
+    semester = semester_of(a_wednesday_ahead())
     other = InstructorFactory()
     SessionFactory(
         semester=semester,

@@ -48,3 +48,43 @@
   toggleLink();
   showSemester();
 })();
+
+// "Repeat": the dates preview refreshed as the rule or the times change, from the same
+// server-side dry run as the "Preview dates" button (an HTML fragment). Without this
+// script the button does the same with a full page.
+(function () {
+  "use strict";
+  var form = document.getElementById("session-form");
+  var preview = document.getElementById("series-preview");
+  if (!form || !preview || !form.getAttribute("data-preview-url")) return;
+  var url = form.getAttribute("data-preview-url");
+  var timer = null;
+  var latest = 0;
+  var watched = /^(repeat-|date_start$|date_end$|semester$|session_type$|location$)/;
+
+  function refresh() {
+    var ticket = ++latest;
+    var body = new FormData(form);
+    body.set("action", "preview");
+    fetch(url, { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (response) {
+        return response.ok ? response.text() : null;
+      })
+      .then(function (html) {
+        // Only the answer to the latest change is shown.
+        if (html !== null && ticket === latest) preview.innerHTML = html;
+      })
+      .catch(function () {
+        /* The "Preview dates" button still works. */
+      });
+  }
+
+  function changed(event) {
+    if (!event.target.name || !watched.test(event.target.name)) return;
+    window.clearTimeout(timer);
+    timer = window.setTimeout(refresh, 400);
+  }
+
+  form.addEventListener("change", changed);
+  form.addEventListener("input", changed);
+})();
