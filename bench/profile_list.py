@@ -11,8 +11,10 @@ gunicorn, no network) on a scratch database with production settings, and prints
   innermost layer is the view with the process_view hooks);
 - cProfile's cumulative time per request in the stages that matter (authentication,
   DRF's dispatch, the metrics wrapper, the page's queries, the serializer, rendering);
-- with `--server-side-binding`, the same with psycopg's server-side binding
-  (Django's PostgreSQL OPTIONS {"server_side_binding": True}).
+- the request over the connection as configured, without Django's connection health
+  check (a `SELECT 1` before each request's first statement), and with psycopg's
+  server-side binding (Django's PostgreSQL OPTIONS {"server_side_binding": True}), in turn;
+- with `--server-side-binding`, all of the above with server-side binding on.
 """
 
 from __future__ import annotations
@@ -171,6 +173,44 @@ def own_times(environ: dict[str, Any], rounds: int) -> list[tuple[str, float]]:
     return list(reversed(rows))
 
 
+def connection_variants() -> dict[str, Any]:
+    """The default connection as configured, and variants of it, each its own wrapper."""
+    from django.db import connections
+
+    configured = connections["default"]
+    settings_dict = configured.settings_dict
+
+    def wrapper(**options: Any) -> Any:
+        return type(configured)(
+            {**settings_dict, "OPTIONS": {**settings_dict["OPTIONS"], **options}}, "default"
+        )
+
+    unchecked = wrapper()
+    unchecked.settings_dict["CONN_HEALTH_CHECKS"] = False
+    variants = {"as configured": configured, "no health check (SELECT 1)": unchecked}
+    if configured.vendor == "postgresql":
+        variants["server_side_binding"] = wrapper(server_side_binding=True)
+    return variants
+
+
+def compare_connections(request: Callable[[], None], rounds: int) -> dict[str, float]:
+    """p50 of the same request over each connection variant, in turn."""
+    from django.db import connections
+
+    def over(variant: Any) -> Callable[[], None]:
+        def run() -> None:
+            connections["default"] = variant
+            request()
+
+        return run
+
+    variants = connection_variants()
+    try:
+        return alternately({name: over(v) for name, v in variants.items()}, rounds)
+    finally:
+        connections["default"] = variants["as configured"]
+
+
 def profile(request: Callable[[], None], requests: int) -> dict[str, float]:
     profiler = cProfile.Profile()
     profiler.enable()
@@ -234,6 +274,9 @@ def main() -> int:
         for _, label in STAGES:
             if label in stages:
                 print(f"| {label} | {stages[label]:.2f} |")
+        print("\n| connection | request p50 ms (in turn) |\n|---|---:|")
+        for name, p50 in compare_connections(request, args.rounds).items():
+            print(f"| {name} | {p50:.3f} |")
         print("\n| layer, outermost first | own time per request, p50 ms |\n|---|---:|")
         for name, own in own_times(environ, args.rounds):
             print(f"| {name} | {own:.3f} |")

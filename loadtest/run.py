@@ -365,8 +365,9 @@ def print_rush_report(report: dict[str, Any]) -> None:
         f"| {clients['p95_ms']} | {clients['p99_ms']} |"
     )
     print(
-        f"\nhalf of the bookings were sent within {clients['first_requests_spread_s']} s of "
-        f"the first; 503 with Retry-After: {clients['busy_503_with_retry_after']} (on "
+        f"\nevery student had sent its first request within "
+        f"{clients['all_students_started_within_s']} s of the first; 503 with Retry-After: "
+        f"{clients['busy_503_with_retry_after']} (on "
         f"{clients['bookings_retried']} bookings, retried); other 5xx: {clients['other_5xx']}; "
         f"other statuses: {clients['other_statuses']}; failures: {report['failures']}"
     )
