@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 DEV_ENV := DEBUG=1
 
-.PHONY: install browser demo-reset run test lint migrate seed bench bench-instructions loadtest fuzz mutation clean
+.PHONY: install browser demo-reset run test lint migrate seed bench bench-instructions loadtest loadtest-rush fuzz mutation clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench-instructions: install
 # The locust load test (loadtest/README.md): PostgreSQL from DATABASE_URL, SQLite otherwise.
 loadtest: install
 	$(BIN)/python loadtest/run.py $(LOADTEST_ARGS)
+
+# The registration rush (loadtest/README.md): 1,000 students booking at once; bounded.
+loadtest-rush: install
+	$(BIN)/python loadtest/run.py --scenario rush $(LOADTEST_ARGS)
 
 # schemathesis against gunicorn on loopback, two users per role (README, Fuzzing). Not in CI:
 # minutes long. PostgreSQL from DATABASE_URL, SQLite otherwise; FUZZ_ARGS bounds it.

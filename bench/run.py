@@ -103,6 +103,7 @@ def _raw_connection(db: scratch_db.ScratchDatabase) -> Any:
 
 def measure_lists(
     server: GunicornServer,
+    floor_server: GunicornServer,
     db: scratch_db.ScratchDatabase,
     token: str,
     scale: int,
@@ -113,6 +114,7 @@ def measure_lists(
 
     raw = _raw_connection(db)
     client = Client(server.port, token)
+    floor_client = Client(floor_server.port, token)
     rows = []
     for page_size in (50, 500):
         last_page = max(1, -(-scale // page_size))
@@ -127,11 +129,12 @@ def measure_lists(
                     "floor": lambda page=page, size=page_size: floor_page(
                         raw, db.vendor, page, size
                     ),
+                    "floor_http": lambda path=path: floor_client.request("GET", path),
                 },
                 args.requests,
                 args.warmup,
             )
-            ours, floor = timings["ours"], timings["floor"]
+            ours, floor, floor_http = timings["ours"], timings["floor"], timings["floor_http"]
             naive_repeats = max(3, args.requests // (20 if page_size == 500 else 5))
             naive = _timed(
                 lambda page=page, size=page_size: naive_page(page, size), naive_repeats, 1
@@ -145,13 +148,17 @@ def measure_lists(
                 "queries": _query_count(path, token),
                 "ours": ours,
                 "floor": floor,
+                # The floor's statement behind the same gunicorn (bench/floor_wsgi.py).
+                "floor_http": floor_http,
                 "naive": naive,
                 "ours_over_floor": round(ours["p50_ms"] / floor["p50_ms"], 2),
+                "ours_over_floor_http": round(ours["p50_ms"] / floor_http["p50_ms"], 2),
             }
             rows.append(row)
             print(
                 f"  {scale:>6} sessions, {page_size:>3}/page, {label:>5} page: ours "
-                f"{ours['p50_ms']} ms, floor {floor['p50_ms']} ms, naive {naive['p50_ms']} ms",
+                f"{ours['p50_ms']} ms, floor {floor['p50_ms']} ms (over HTTP "
+                f"{floor_http['p50_ms']} ms), naive {naive['p50_ms']} ms",
                 file=sys.stderr,
             )
     raw.close()
@@ -242,15 +249,18 @@ def measure_booking_throughput(server: GunicornServer, threads: int, students: i
 def markdown(rows: list[dict], throughput: dict | None) -> str:
     lines = [
         "| sessions | page size | page | queries | ours p50 / p95 (ms) | floor p50 / p95 (ms) "
-        "| naive p50 (ms) | ours / floor |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| floor over HTTP p50 / p95 (ms) | naive p50 (ms) | ours / floor "
+        "| ours / floor over HTTP |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
             f"| {row['sessions']:,} | {row['page_size']} | {row['page']} | {row['queries']} "
             f"| {row['ours']['p50_ms']} / {row['ours']['p95_ms']} "
             f"| {row['floor']['p50_ms']} / {row['floor']['p95_ms']} "
-            f"| {row['naive']['p50_ms']} | {row['ours_over_floor']}x |"
+            f"| {row['floor_http']['p50_ms']} / {row['floor_http']['p95_ms']} "
+            f"| {row['naive']['p50_ms']} | {row['ours_over_floor']}x "
+            f"| {row['ours_over_floor_http']}x |"
         )
     if throughput:
         lines += [
@@ -272,7 +282,12 @@ def plot(rows: list[dict], path: Path) -> None:
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for axis, page_size in zip(axes, (50, 500), strict=True):
-        for series, style in (("ours", "o-"), ("floor", "s--"), ("naive", "^:")):
+        for series, style in (
+            ("ours", "o-"),
+            ("floor", "s--"),
+            ("floor_http", "d-."),
+            ("naive", "^:"),
+        ):
             for page, alpha in (("first", 1.0), ("last", 0.5)):
                 points = [r for r in rows if r["page_size"] == page_size and r["page"] == page]
                 axis.plot(
@@ -323,7 +338,7 @@ def main() -> int:
     print(f"Benchmark database: {db.vendor} {db.name}", file=sys.stderr)
     env = load.environment(db.url)
     os.environ.update(env)
-    server = None
+    server = floor_server = None
     try:
         import django
 
@@ -331,11 +346,14 @@ def main() -> int:
         token = load.prepare_database()
         # gthread, so that the client's keep-alive connection is honoured.
         server = GunicornServer.started(env, 2, "-k", "gthread", "--threads", "4")
+        floor_server = GunicornServer.started(
+            env, 2, "-k", "gthread", "--threads", "4", app="bench.floor_wsgi:application"
+        )
         rows: list[dict] = []
         for scale in scales if not args.reports_only else scales[-1:]:
             load.grow_and_analyze(scale)
             if not args.reports_only:
-                rows += measure_lists(server, db, token, scale, args)
+                rows += measure_lists(server, floor_server, db, token, scale, args)
         print("  reports (register of a 30-student group, dashboard) ...", file=sys.stderr)
         report_rows = (
             [] if args.booking_only else bench_reports.measure(_timed, args.report_requests)
@@ -385,8 +403,9 @@ def main() -> int:
         )
         return 1 if failed else 0
     finally:
-        if server:
-            server.stop()
+        for running in (server, floor_server):
+            if running:
+                running.stop()
         if not args.keep_database:
             from django.db import connections
 

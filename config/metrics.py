@@ -2,7 +2,9 @@
 
 django-prometheus's middleware pair measures latency per view and response codes.
 This module adds what it cannot see without swapping the database ENGINE: the
-queries each request runs and how long each takes, and the outcome of every
+queries each request runs and how long each takes, how long a write waits for a
+session's row lock and then holds it (from the locking statement's return to the
+commit), and the outcome of every
 booking: confirmed or waitlisted (counted by an after-commit subscriber of the
 `booking.*` activities, so a booking rolled back by a later refusal is not counted)
 or refused (counted from the 409 that `POST /api/v1/bookings/` answers, with its stable `code`).
@@ -23,7 +25,7 @@ from typing import Any
 import prometheus_client
 from django.apps import AppConfig
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
@@ -53,21 +55,54 @@ DB_QUERY_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 
+LOCK_BUCKETS = (
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05,
+    0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
+)  # fmt: skip
+SESSION_LOCK_WAIT_SECONDS = Histogram(
+    "practica_session_lock_wait_seconds",
+    "Time a write's statement took to lock session rows (waiting for other writers), by view.",
+    ["view"],
+    buckets=LOCK_BUCKETS,
+)
+SESSION_LOCK_HELD_SECONDS = Histogram(
+    "practica_session_lock_held_seconds",
+    "Time session row locks were held, from the locking statement to the commit, by view.",
+    ["view"],
+    buckets=LOCK_BUCKETS,
+)
+SESSION_TABLE = 'FROM "scheduling_session"'
+
 
 class _QueryTimer:
-    """A `connection.execute_wrapper` that times every statement of one request."""
+    """A `connection.execute_wrapper` that times every statement of one request, and the
+    first session row lock it takes: the wait for it, and how long it is held until the
+    transaction commits (a rolled-back transaction is not counted)."""
 
-    def __init__(self) -> None:
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
         self.durations: list[float] = []
+        self.lock_timed = False
 
     def __call__(
         self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
     ) -> Any:
         started = time.perf_counter()
         try:
-            return execute(sql, params, many, context)
+            result = execute(sql, params, many, context)
         finally:
-            self.durations.append(time.perf_counter() - started)
+            finished = time.perf_counter()
+            self.durations.append(finished - started)
+        if not self.lock_timed and "FOR UPDATE" in sql and SESSION_TABLE in sql:
+            self._time_lock(started, finished)
+        return result
+
+    def _time_lock(self, started: float, acquired: float) -> None:
+        self.lock_timed = True
+        view = _view_name(self.request)
+        SESSION_LOCK_WAIT_SECONDS.labels(view=view).observe(acquired - started)
+        held = SESSION_LOCK_HELD_SECONDS.labels(view=view)
+        transaction.on_commit(lambda: held.observe(time.perf_counter() - acquired))
 
 
 def _view_name(request: HttpRequest) -> str:
@@ -103,7 +138,7 @@ class RequestMetricsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        timer = _QueryTimer()
+        timer = _QueryTimer(request)
         with connection.execute_wrapper(timer):
             response = self.get_response(request)
         view = _view_name(request)

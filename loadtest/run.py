@@ -13,6 +13,11 @@
 
     .venv/bin/python loadtest/run.py --users 50 --duration 60
 
+`--scenario rush` is the registration rush instead (loadtest/rush.py,
+loadtest/rush_locustfile.py): every student starts within a second, books the
+sessions it wants once and stops; the report adds how long session locks were held
+and the rush's own checks (every seat filled once, arrival order).
+
 Exits 1 when a request failed or the integrity check found anything.
 """
 
@@ -40,6 +45,10 @@ from ops.local_server import GunicornServer, production_environment  # noqa: E40
 BIN = Path(sys.executable).parent
 REDIS_URL = "redis://127.0.0.1:6379/14"
 STAFF_USERNAME = "loadtest-staff"
+MIXED_DEFAULTS = {"users": 50, "duration": 60, "sessions": 40, "capacity": 5, "credits": 20}
+# The rush bounds its time: it ends when every student has booked, or after this.
+RUSH_DEFAULTS = {"users": 1000, "duration": 300, "sessions": 50, "capacity": 20, "credits": 2}
+RUSH_OUTPUT = ROOT / "loadtest" / "results"
 
 
 def _redis_answers() -> bool:
@@ -87,6 +96,7 @@ def seed(env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
 def run_locust(
     server: GunicornServer, data_file: Path, work: Path, args: argparse.Namespace
 ) -> None:
+    locustfile = "rush_locustfile.py" if args.scenario == "rush" else "locustfile.py"
     env = {
         **os.environ,
         "LOADTEST_DATA": str(data_file),
@@ -96,7 +106,7 @@ def run_locust(
         [
             str(BIN / "locust"),
             "-f",
-            str(ROOT / "loadtest" / "locustfile.py"),
+            str(ROOT / "loadtest" / locustfile),
             "--headless",
             "--users",
             str(args.users),
@@ -125,15 +135,18 @@ def run_locust(
 
 
 def scrape(server: GunicornServer, token: str) -> dict[str, Any]:
-    """What /metrics (summed over the workers) says: booking outcomes, and per view the
-    time spent in the server and the statements run."""
+    """What /metrics (summed over the workers) says: booking outcomes, per view the time
+    spent in the server and the statements run, and the bookings' session locks."""
     from prometheus_client.parser import text_string_to_metric_families
+
+    from loadtest.rush import lock_quantiles
 
     status, body = server.get("/metrics", {"Authorization": f"Bearer {token}"})
     if status != 200:
         raise RuntimeError(f"/metrics answered {status}")
     outcomes: dict[str, int] = {}
     views: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    lock_buckets: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
     for family in text_string_to_metric_families(body):
         for sample in family.samples:
             labels = sample.labels
@@ -145,8 +158,20 @@ def scrape(server: GunicornServer, token: str) -> dict[str, Any]:
                 views[labels["view"]][sample.name.rsplit("_", 1)[1] + "_seconds"] += sample.value
             elif sample.name.startswith("practica_db_queries_per_request_"):
                 views[labels["view"]][sample.name.rsplit("_", 1)[1] + "_queries"] += sample.value
+            elif (
+                sample.name.startswith("practica_session_lock_")
+                and sample.name.endswith("_bucket")
+                and labels.get("view") == "booking-list"
+            ):
+                kind = "held" if "_held_" in sample.name else "wait"
+                lock_buckets[kind][float(labels["le"])] += sample.value
     return {
         "outcomes": outcomes,
+        # POST /api/v1/bookings/: the wait for the session's row lock, and how long it was
+        # held, from the locking statement to the commit (config/metrics.py).
+        "booking_session_lock": {
+            kind: lock_quantiles(buckets, (0.5, 0.99)) for kind, buckets in lock_buckets.items()
+        },
         "views": {
             view: {
                 "requests": int(figures["count_seconds"]),
@@ -190,17 +215,35 @@ def print_report(report: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--scenario", choices=("mixed", "rush"), default="mixed")
+    parser.add_argument("--users", type=int, default=0, help="default: 50; rush: 1,000")
     parser.add_argument("--spawn-rate", type=int, default=0, help="default: all at once")
-    parser.add_argument("--duration", type=int, default=60, help="seconds")
+    parser.add_argument(
+        "--duration", type=int, default=0, help="seconds; default 60; rush: at most 300"
+    )
     parser.add_argument("--students", type=int, default=0, help="default: one per user")
-    parser.add_argument("--sessions", type=int, default=40)
-    parser.add_argument("--capacity", type=int, default=5)
-    parser.add_argument("--credits", type=int, default=20)
+    parser.add_argument("--sessions", type=int, default=0, help="default 40; rush: 50")
+    parser.add_argument("--capacity", type=int, default=0, help="default 5; rush: 20")
+    parser.add_argument("--credits", type=int, default=0, help="default 20; rush: 2")
+    parser.add_argument("--popular", type=int, default=5, help="rush: popular sessions")
+    parser.add_argument(
+        "--demand", type=int, default=200, help="rush: students wanting each popular session"
+    )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--output", type=Path, help="directory for results.json")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="directory for results.json; rush: rush.json and rush-latency.png, "
+        "by default in loadtest/results/",
+    )
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args(argv)
+    defaults = RUSH_DEFAULTS if args.scenario == "rush" else MIXED_DEFAULTS
+    for name, value in defaults.items():
+        if not getattr(args, name):
+            setattr(args, name, value)
+    if args.scenario == "rush":
+        return rush_main(args)
 
     database = scratch_db.create(os.environ.get("DATABASE_URL"), "practica_loadtest")
     try:
@@ -219,12 +262,140 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if report["errors"] == 0 and report["integrity"]["exit_code"] == 0 else 1
 
 
+def _rush_report(
+    env: dict[str, str],
+    data_file: Path,
+    results_file: Path,
+    server_figures: dict[str, Any],
+    server_log: str,
+    integrity: subprocess.CompletedProcess,
+) -> dict[str, Any]:
+    from loadtest.rush import summarize
+
+    checked = subprocess.run(
+        [sys.executable, "-m", "loadtest.rush", str(data_file), str(results_file)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if checked.returncode != 0:
+        raise RuntimeError(f"the rush's checks failed to run:\n{checked.stderr[-3000:]}")
+    results = json.loads(results_file.read_text())
+    return {
+        "clients": summarize(results["records"]),
+        "http_requests": results["requests"],
+        "failures": results["failures"],
+        "session_lock": server_figures["booking_session_lock"],
+        "server_outcomes": server_figures["outcomes"],
+        "server_views": server_figures["views"],
+        "server_tracebacks": server_log.count("Traceback"),
+        "checks": json.loads(checked.stdout.strip().splitlines()[-1]),
+        "integrity": {
+            "exit_code": integrity.returncode,
+            "output": integrity.stdout + integrity.stderr,
+        },
+        "records": results["records"],
+    }
+
+
+def rush_main(args: argparse.Namespace) -> int:
+    from loadtest.rush import is_clean, plot
+
+    database = scratch_db.create(os.environ.get("DATABASE_URL"), "practica_loadtest")
+    load_before = [round(load, 2) for load in os.getloadavg()]
+    try:
+        with tempfile.TemporaryDirectory(prefix="practica-rush-") as tmp:
+            report = _run(database, Path(tmp), args)
+    finally:
+        if args.keep_database:
+            print(f"database kept: {database.url}")
+        else:
+            database.drop()
+    records = report.pop("records")
+    report = {
+        "scenario": "rush",
+        "database": database.vendor,
+        "students": args.users,
+        "sessions": args.sessions,
+        "capacity": args.capacity,
+        "popular": args.popular,
+        "demand_per_popular": args.demand,
+        "workers": args.workers,
+        "load_average_before": load_before,
+        **report,
+    }
+    output = args.output or RUSH_OUTPUT
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "rush.json").write_text(json.dumps(report, indent=2))
+    clients = report["clients"]
+    title = (
+        f"Registration rush: {args.users:,} students, {args.sessions} sessions of "
+        f"{args.capacity} ({args.popular} wanted by {args.demand} each), {database.vendor}, "
+        f"gunicorn {args.workers} workers; {clients['bookings_per_second']} bookings/s"
+    )
+    plot(records, output / "rush-latency.png", title)
+    print_rush_report(report)
+    clean = (
+        not report["failures"]
+        and clients["other_5xx"] == 0
+        and not clients["other_statuses"]
+        and report["server_tracebacks"] == 0
+        and is_clean(report["checks"])
+        and report["integrity"]["exit_code"] == 0
+    )
+    return 0 if clean else 1
+
+
+def print_rush_report(report: dict[str, Any]) -> None:
+    clients, checks, lock = report["clients"], report["checks"], report["session_lock"]
+    print(
+        f"\nRegistration rush: {report['students']:,} students, {report['sessions']} sessions "
+        f"of {report['capacity']} seats ({report['popular']} wanted by "
+        f"{report['demand_per_popular']} students each), {report['database']}, gunicorn "
+        f"{report['workers']} workers; load average before: {report['load_average_before']}\n"
+    )
+    held, wait = lock.get("held", {}), lock.get("wait", {})
+    print("| bookings | confirmed | waitlisted | seconds | bookings/s | p50 ms | p95 ms | p99 ms |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| {clients['booked']} | {clients['confirmed']} | {clients['waitlisted']} "
+        f"| {clients['seconds']} | {clients['bookings_per_second']} | {clients['p50_ms']} "
+        f"| {clients['p95_ms']} | {clients['p99_ms']} |"
+    )
+    print(
+        f"\nevery student had sent its first request within "
+        f"{clients['all_students_started_within_s']} s of the first; 503 with Retry-After: "
+        f"{clients['busy_503_with_retry_after']} (on "
+        f"{clients['bookings_retried']} bookings, retried); other 5xx: {clients['other_5xx']}; "
+        f"other statuses: {clients['other_statuses']}; failures: {report['failures']}"
+    )
+    print(
+        f"session lock of a booking, held (lock to commit): p50 {held.get('p50_ms')} ms, "
+        f"p99 {held.get('p99_ms')} ms over {held.get('count')}; waited for: p50 "
+        f"{wait.get('p50_ms')} ms, p99 {wait.get('p99_ms')} ms"
+    )
+    problems = {k: v for k, v in checks.items() if isinstance(v, list) and v}
+    print(
+        f"seats: {checks['seats']} to fill; checks: {problems or 'all clean'}; concurrent "
+        f"requests served out of their start order (allowed): "
+        f"{checks['concurrent_requests_served_out_of_start_order']}"
+    )
+    integrity = report["integrity"]
+    print(f"check_integrity: exit {integrity['exit_code']}: {integrity['output'].strip()}")
+
+
 def _run(database: scratch_db.ScratchDatabase, work: Path, args: argparse.Namespace) -> dict:
     env = production_environment(database.url, LOG_LEVEL="WARNING")
     migrated = _manage(env, "migrate", "--noinput")
     if migrated.returncode != 0:
         raise RuntimeError(f"migrate failed:\n{migrated.stderr[-3000:]}")
     data = seed(env, args)
+    if args.scenario == "rush":
+        from loadtest.rush import wishes
+
+        data["wishes"] = wishes(len(data["tokens"]), data["sessions"], args.popular, args.demand)
     data_file = work / "data.json"
     data_file.write_text(json.dumps(data))
 
@@ -254,6 +425,8 @@ def _run(database: scratch_db.ScratchDatabase, work: Path, args: argparse.Namesp
         raise RuntimeError("locust wrote no results")
     results = json.loads(results_file.read_text())
     integrity = _manage(env, "check_integrity")
+    if args.scenario == "rush":
+        return _rush_report(env, data_file, results_file, server_figures, server_log, integrity)
     return {
         "database": database.vendor,
         "users": args.users,

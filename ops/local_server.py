@@ -50,15 +50,21 @@ class GunicornServer:
     `wait_ready()` waits for /healthz, so that several can start side by side."""
 
     def __init__(
-        self, env: dict[str, str], workers: int, *gunicorn_args: str, log: Path | None = None
+        self,
+        env: dict[str, str],
+        workers: int,
+        *gunicorn_args: str,
+        log: Path | None = None,
+        app: str = "config.wsgi",
     ) -> None:
         """`log`: a file for gunicorn's stderr, for runs that log more than a pipe holds
-        (a full pipe that nobody reads blocks the workers); a pipe read at stop() otherwise."""
+        (a full pipe that nobody reads blocks the workers); a pipe read at stop() otherwise.
+        `app`: the WSGI application, this project's unless a benchmark serves its own."""
         self.port = free_port()
         self._log = log
         self._log_file = log.open("w") if log is not None else None
         self.process = subprocess.Popen(
-            [str(GUNICORN), "-c", "config/gunicorn.py", *gunicorn_args, "config.wsgi"],
+            [str(GUNICORN), "-c", "config/gunicorn.py", *gunicorn_args, app],
             cwd=ROOT,
             env={
                 **env,
@@ -74,9 +80,14 @@ class GunicornServer:
 
     @classmethod
     def started(
-        cls, env: dict[str, str], workers: int, *gunicorn_args: str, log: Path | None = None
+        cls,
+        env: dict[str, str],
+        workers: int,
+        *gunicorn_args: str,
+        log: Path | None = None,
+        app: str = "config.wsgi",
     ) -> "GunicornServer":
-        server = cls(env, workers, *gunicorn_args, log=log)
+        server = cls(env, workers, *gunicorn_args, log=log, app=app)
         server.wait_ready()
         return server
 

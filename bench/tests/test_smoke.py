@@ -50,6 +50,9 @@ def test_benchmark_runs_end_to_end_at_the_smallest_scale(tmp_path):
     # Token auth, the count and the page: three statements whatever the page.
     assert {r["queries"] for r in rows} == {3}
     assert all(r["rows"] == 30 for r in rows)
+    # The floor behind the same gunicorn answered every timed request.
+    assert all(r["floor_http"]["p50_ms"] > 0 for r in rows)
+    assert "| floor over HTTP p50 / p95 (ms) |" in result.stdout
     # The reports rows: the group register (page, API, XLSX) and the dashboard, each timed.
     assert [r["report"].split(",")[0] for r in report["reports"]] == [
         "register page",

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.test import RequestFactory
 from prometheus_client.parser import text_string_to_metric_families
@@ -243,3 +244,35 @@ def test_the_booking_api_is_counted_end_to_end(
     assert booking_outcome(after, "confirmed") - booking_outcome(before, "confirmed") == 1
     refused = [booking_outcome(s, "refused", "already_booked") for s in (before, after)]
     assert refused[1] - refused[0] == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite takes no row locks (no FOR UPDATE)"
+)
+def test_a_booking_times_its_session_lock_and_a_refused_one_only_its_wait(
+    staff_client, token_client, django_capture_on_commit_callbacks
+):
+    session = SessionFactory(capacity=5, credit_cost=1)
+    student = StudentFactory()
+    grant_credits(student=student, amount=1, by=StaffFactory())
+    api = token_client(student)
+    view = "booking-list"
+    before = scrape(staff_client)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post("/api/v1/bookings/", {"session": session.pk}).status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post("/api/v1/bookings/", {"session": session.pk}).status_code == 409
+    assert api.get("/api/v1/sessions/").status_code == 200
+
+    after = scrape(staff_client)
+
+    def moved(name: str, label: str = view) -> float:
+        return value(after, name, view=label) - value(before, name, view=label)
+
+    # Both requests waited for the lock; only the committed one held it until a commit.
+    assert moved("practica_session_lock_wait_seconds_count") == 2
+    assert moved("practica_session_lock_held_seconds_count") == 1
+    assert moved("practica_session_lock_held_seconds_sum") > 0
+    # A read takes no lock.
+    assert moved("practica_session_lock_wait_seconds_count", "session-list") == 0
