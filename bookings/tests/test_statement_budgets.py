@@ -28,9 +28,6 @@ pytestmark = [
 
 URL = "/api/v1/bookings/"
 
-# The webhooks' in-transaction subscriber reads the active endpoints once per change, even
-# when there are none: the one statement by which the booking misses its target of 10.
-WEBHOOK_ENDPOINTS = "the active webhook endpoints (none here)"
 BEFORE_THE_WORK = [
     "the token with its user (TokenAuthentication's select_related)",
 ]
@@ -45,9 +42,8 @@ BOOK_CONFIRMED = [
     "conditional debit (UPDATE ... WHERE credit_balance >= cost)",
     "INSERT the booking (RETURNING its id)",
     "INSERT the ledger row",
-    "INSERT the booking.confirmed activity",
+    "INSERT the booking.confirmed activity, RETURNING whether a webhook endpoint is active",
     "INSERT the task rows: the email and the reminder's planning",
-    WEBHOOK_ENDPOINTS,
     "COMMIT",
 ]
 BOOK_WAITLISTED = [
@@ -55,9 +51,8 @@ BOOK_WAITLISTED = [
     *BOOKING_FIRST_STATEMENTS,
     "the student's balance (a waitlist needs the cost covered)",
     "INSERT the booking (RETURNING its id)",
-    "INSERT the booking.waitlisted activity",
+    "INSERT the booking.waitlisted activity (and whether a webhook endpoint is active)",
     "INSERT the task row: the email",
-    WEBHOOK_ENDPOINTS,
     "COMMIT",
 ]
 CANCEL_WITH_PROMOTION = [
@@ -77,9 +72,8 @@ CANCEL_WITH_PROMOTION = [
     "promotion: conditional debit",
     "promotion: the ledger row",
     "promotion: UPDATE the booking: confirmed",
-    "INSERT the booking.cancelled and booking.promoted activities (one statement)",
+    "INSERT the booking.cancelled and booking.promoted activities (and the endpoints' EXISTS)",
     "INSERT their task rows: two emails and the reminder's planning (one statement)",
-    WEBHOOK_ENDPOINTS,
     "COMMIT",
 ]
 # What an Idempotency-Key adds around the work.
