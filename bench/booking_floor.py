@@ -30,8 +30,9 @@ WITH debit AS (
     UPDATE accounts_user SET credit_balance = credit_balance - %(cost)s
     WHERE id = %(student)s AND credit_balance >= %(cost)s RETURNING id
 ), booking AS (
-    INSERT INTO bookings_booking (student_id, session_id, status, credits_charged, created_at)
-    SELECT id, %(session)s, 'confirmed', %(cost)s, now() FROM debit RETURNING id
+    INSERT INTO bookings_booking
+        (student_id, session_id, status, credits_charged, created_at, updated_at)
+    SELECT id, %(session)s, 'confirmed', %(cost)s, now(), now() FROM debit RETURNING id
 ), ledger AS (
     INSERT INTO bookings_credittransaction (user_id, amount, kind, booking_id, note, created_at)
     SELECT %(student)s, -%(cost)s, 'booking', id, 'Booking', now() FROM booking
@@ -57,8 +58,9 @@ SELECT id FROM booking
 
 WAITLIST = """
 WITH booking AS (
-    INSERT INTO bookings_booking (student_id, session_id, status, credits_charged, created_at)
-    SELECT %(student)s, %(session)s, 'waitlisted', 0, now()
+    INSERT INTO bookings_booking
+        (student_id, session_id, status, credits_charged, created_at, updated_at)
+    SELECT %(student)s, %(session)s, 'waitlisted', 0, now(), now()
     FROM accounts_user WHERE id = %(student)s AND credit_balance >= %(cost)s RETURNING id
 ), activity AS (
     INSERT INTO activity_activity

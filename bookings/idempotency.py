@@ -8,18 +8,27 @@ within the lock timeout is refused with 409 `idempotency_in_flight`.
 
 Protocol, all in ONE transaction, so the key commits or rolls back with the work:
 
-1. Serialise on the (user, key) pair: on PostgreSQL a transaction-scoped
-   advisory lock, bounded by the service transaction's `lock_timeout` (a timeout
-   means another request with the key is still running: 409); on SQLite the
-   purge below is a write statement, and a write takes the database's single
-   write lock, which serialises every writer anyway.
-2. Purge the user's keys older than `IDEMPOTENCY_KEY_TTL_HOURS`: expired keys
-   are ignored and never replayed.
-3. Look the key up: found with the same fingerprint, replay; with another, 422.
-4. Otherwise do the work and store its response with the key, then commit.
-   Successes (2xx) and domain refusals (409) are stored, because repeating them
-   gives the same answer; anything else (invalid input, 403, 404, 503, 5xx) is
-   rolled back with the transaction, so the client may retry with the same key.
+1. Claim the key first: one `INSERT ... ON CONFLICT (user, key) DO UPDATE ...
+   WHERE <the stored key has expired> RETURNING id`. A new key, or one past
+   `IDEMPOTENCY_KEY_TTL_HOURS` (expired keys are never replayed), is inserted or
+   taken over, and the row's lock serialises requests with the same pair: a
+   second one waits on the first's uncommitted row, bounded by the service
+   transaction's `lock_timeout` (a timeout means the first still runs: 409). On
+   SQLite that INSERT takes the database's single write lock, which serialises
+   every writer anyway.
+2. No row back: the key is live. Read it: the same fingerprint replays, another
+   is refused with 422.
+3. Otherwise do the work, with the services' transactions joined to this one
+   (no SAVEPOINT: `service_transaction(join_nested=True)`), and store its response
+   on the key (one UPDATE), then commit. Successes (2xx) and domain refusals (409)
+   are stored, because repeating them gives the same answer; anything else
+   (invalid input, 403, 404, 503, 5xx) is rolled back with the transaction, so the
+   client may retry with the same key. A refusal raised inside a service has left
+   the transaction to be rolled back whole: it is, and the refusal is stored with
+   its key in a transaction of its own.
+
+Expired keys of other requests are deleted by `manage.py purge_idempotency_keys`
+(from cron), not by the requests.
 
 Use it on a DRF view method (a viewset action or `post`) with the
 `@idempotent` decorator, under `@action`, and document the header with
@@ -111,11 +120,6 @@ IDEMPOTENCY_RESPONSES = {
 }
 
 
-def lock_name(user_id: int, key: str) -> str:
-    """The text whose hash names the advisory lock of a (user, key) pair."""
-    return f"idempotency:{user_id}:{key}"
-
-
 def request_fingerprint(method: str, path: str, data: Any) -> str:
     """sha256 of the method, the path and the body as canonical JSON (sorted keys)."""
     if hasattr(data, "lists"):  # A form-encoded QueryDict: keep repeated fields.
@@ -134,21 +138,52 @@ def purge_expired(*, user_id: int | None = None) -> int:
     return deleted
 
 
-def _lock_key(user_id: int, key: str) -> None:
-    """Serialise requests with one (user, key) pair. Precondition: in service_transaction()."""
-    if connection.vendor != "postgresql":
-        return  # The purge that follows takes SQLite's write lock.
+def _claim(
+    *, user_id: int, key: str, endpoint: str, fingerprint: str, status: int = 0, body: Any = None
+) -> int | None:
+    """INSERT the key (or take over an expired one) in one statement; its id, or None when
+    a live key already holds the pair. `status` 0 marks a key whose work is under way: no
+    other transaction ever sees it (the response is stored before the commit).
+
+    Precondition: in service_transaction(). A wait on another request's uncommitted key
+    longer than the lock_timeout is `IdempotencyInFlight`.
+    """
+    table = IdempotencyKey._meta.db_table
+    quote = connection.ops.quote_name
+    columns = ["user_id", "key", "endpoint", "request_fingerprint", "response_status"]
+    columns += ["response_body", "created_at"]
+    taken_over = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns[2:])
+    sql = (
+        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        f"ON CONFLICT ({quote('user_id')}, {quote('key')}) DO UPDATE SET {taken_over} "
+        f"WHERE {quote(table)}.{quote('created_at')} < %s "
+        f"RETURNING {quote('id')}"
+    )
+    now = timezone.now()
+    expired = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    body_field = IdempotencyKey._meta.get_field("response_body")
+    params = [
+        user_id,
+        key,
+        endpoint[:255],
+        fingerprint,
+        status,
+        body_field.get_db_prep_save({} if body is None else body, connection),
+        connection.ops.adapt_datetimefield_value(now),
+        connection.ops.adapt_datetimefield_value(expired),
+    ]
     try:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [lock_name(user_id, key)]
-            )
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
     except OperationalError as error:
         if getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
             raise IdempotencyInFlight(
                 "A request with this Idempotency-Key is still being processed; retry shortly."
             ) from error
         raise
+    return row[0] if row else None
 
 
 def _is_stored(response: Response) -> bool:
@@ -173,15 +208,25 @@ def _reused() -> Response:
     )
 
 
+def _stored_body(response: Response) -> Any:
+    """The body as the client received it (rendered, then parsed back), so a replay carries
+    the same JSON value even where the view's data held dates or decimals."""
+    if response.data is None:
+        return Value(None, JSONField())
+    return json.loads(JSONRenderer().render(response.data))
+
+
 def run_once(
     *, user: User, key: str, endpoint: str, fingerprint: str, work: Callable[[], Response]
 ) -> Response:
     """Run `work` at most once per (user, key); see the module docstring for the protocol."""
-    with service_transaction():
-        _lock_key(user.pk, key)
-        purge_expired(user_id=user.pk)
-        stored = IdempotencyKey.objects.filter(user_id=user.pk, key=key).first()
-        if stored is not None:
+    claim = {"user_id": user.pk, "key": key, "endpoint": endpoint, "fingerprint": fingerprint}
+    with service_transaction(join_nested=True):
+        claimed = _claim(**claim)
+        if claimed is None:
+            stored = IdempotencyKey.objects.filter(user_id=user.pk, key=key).first()
+            if stored is None:  # Purged between the two statements: as good as running.
+                raise IdempotencyInFlight("This Idempotency-Key is changing; retry shortly.")
             if stored.request_fingerprint != fingerprint:
                 return _reused()
             return _replay(stored)
@@ -189,20 +234,18 @@ def run_once(
         if not _is_stored(response):
             transaction.set_rollback(True)
             return response
-        # Stored as the client received it (rendered, then parsed back), so a replay
-        # carries the same JSON value even where the view's data held dates or decimals.
-        body = (
-            json.loads(JSONRenderer().render(response.data)) if response.data is not None else None
-        )
-        IdempotencyKey.objects.create(
-            user_id=user.pk,
-            key=key,
-            endpoint=endpoint[:255],
-            request_fingerprint=fingerprint,
-            response_status=response.status_code,
-            response_body=body if body is not None else Value(None, JSONField()),
-        )
-        return response
+        refused_inside_a_service = connection.needs_rollback
+        if not refused_inside_a_service:
+            IdempotencyKey.objects.filter(pk=claimed).update(
+                response_status=response.status_code, response_body=_stored_body(response)
+            )
+            return response
+    # The service's refusal left the transaction to roll back whole (there was no
+    # savepoint to undo only its writes); the refusal is stored on its own.
+    body = None if response.data is None else json.loads(JSONRenderer().render(response.data))
+    with service_transaction():
+        _claim(**claim, status=response.status_code, body=body)
+    return response
 
 
 def key_from_header(raw: str) -> str:

@@ -8,6 +8,7 @@ a worker, and it turns database refusals into domain conflicts, so that no
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -72,12 +73,28 @@ def _set_lock_timeout() -> None:
         setattr(connection, LOCK_TIMEOUT_ATTRIBUTE, wanted)
 
 
+# True inside a `service_transaction(join_nested=True)`: the services nested in it join
+# its transaction instead of opening a savepoint.
+_NESTED_JOIN: ContextVar[bool] = ContextVar("service_transaction_nested_join", default=False)
+
+
 @contextmanager
-def service_transaction() -> Iterator[None]:
+def service_transaction(*, join_nested: bool = False) -> Iterator[None]:
+    """The service's transaction, or, inside another, a savepoint, so that a refusal
+    undoes the service's own writes and leaves the caller's transaction usable.
+
+    With `join_nested`, the service transactions nested in this one run without a
+    savepoint (its SAVEPOINT and RELEASE cost two round trips): a refusal inside them
+    then leaves this transaction marked for rollback (`connection.needs_rollback`), and
+    the caller must roll it back whole (`bookings.idempotency` does, then stores the
+    refusal in a transaction of its own).
+    """
+    joined = _NESTED_JOIN.get() and connection.in_atomic_block
+    token = _NESTED_JOIN.set(join_nested)
     try:
         if connection.vendor == "postgresql":
             _set_lock_timeout()
-        with transaction.atomic():
+        with transaction.atomic(savepoint=not joined):
             yield
     except IntegrityError as error:
         raise integrity_conflict(error) from error
@@ -87,3 +104,5 @@ def service_transaction() -> Iterator[None]:
         if sqlstate in busy_states or "database is locked" in str(error):
             raise Busy("The session is busy; retry shortly.") from error
         raise
+    finally:
+        _NESTED_JOIN.reset(token)

@@ -15,5 +15,12 @@ class WebhooksConfig(AppConfig):
         from activity.subscribers import subscribe_in_transaction
 
         from . import subscribers
+        from .models import WebhookEndpoint
 
-        subscribe_in_transaction("*", subscribers.deliveries_for_activities)
+        # Most academies have no endpoint: the activities' INSERT asks whether one is
+        # active, and the endpoints are read only when one is.
+        subscribe_in_transaction(
+            "*",
+            subscribers.deliveries_for_activities,
+            only_if=WebhookEndpoint.objects.active(),
+        )

@@ -1,7 +1,9 @@
 """Activities in, deliveries and their task rows out, inside the writer's transaction.
 
-One read of the active endpoints per record()/record_many(); when some want
-the verbs, one INSERT of all deliveries and one of all task rows. Work that
+It runs only when an endpoint is active as the activities are inserted (their
+INSERT asks: `only_if` in webhooks/apps.py), so a writer pays nothing while no
+endpoint exists. Then: one read of the active endpoints per record()/record_many();
+when some want the verbs, one INSERT of all deliveries and one of all task rows. Work that
 rolls back leaves neither, so nothing is sent for it.
 """
 

@@ -226,16 +226,39 @@ def test_the_fingerprint_ignores_key_order_but_not_values_path_or_method():
     assert base != fingerprint("PUT", "/x/", {"a": 1, "b": [1, 2]})
 
 
-def test_every_keyed_request_takes_the_write_lock_by_purging(as_role, world):
-    """On SQLite the purge's DELETE is what serialises two requests with one key, so it
-    must reach the database even when nothing has expired."""
+def test_the_keys_insert_comes_first_and_the_work_runs_without_a_savepoint(as_role, world):
+    """The key's INSERT is the transaction's first statement: it takes SQLite's write
+    lock (what serialises two requests with one key there) and, on PostgreSQL, the
+    row that a second request with the key waits on. The service joins that
+    transaction (no SAVEPOINT), and the response is stored by one UPDATE."""
     with CaptureQueriesContext(connection) as queries:
-        _post(as_role("student"), BOOKINGS, {"session": world.session.pk})
+        response = _post(as_role("student"), BOOKINGS, {"session": world.session.pk})
+    assert response.status_code == 201
     statements = [query["sql"] for query in queries.captured_queries]
-    purge = [sql for sql in statements if sql.startswith("DELETE") and "idempotencykey" in sql]
-    assert len(purge) == 1
-    if connection.vendor == "postgresql":
-        assert "pg_advisory_xact_lock" in statements[statements.index(purge[0]) - 1]
+    keyed = [n for n, sql in enumerate(statements) if "idempotencykey" in sql]
+    first, last = keyed[0], keyed[-1]
+    assert statements[first].startswith("INSERT") and "ON CONFLICT" in statements[first]
+    assert statements[last].startswith("UPDATE") and len(keyed) == 2
+    # Only the test's own transaction is a savepoint: nothing nested in it is.
+    assert statements[first - 1].startswith("SAVEPOINT")
+    work = statements[first + 1 : last]
+    assert work and not any(sql.startswith(("SAVEPOINT", "RELEASE")) for sql in work)
+
+
+def test_a_refusal_inside_a_service_is_stored_alone(as_role, world):
+    """`already_booked` is raised inside book_session's transaction, which joined the
+    key's (no savepoint): the whole transaction rolls back, and the refusal is stored
+    with its key in one of its own, then replayed."""
+    client = as_role("student")
+    assert _post(client, BOOKINGS, {"session": world.session.pk}, key=None).status_code == 201
+    refused = _post(client, BOOKINGS, {"session": world.session.pk})
+    assert (refused.status_code, refused.json()["code"]) == (409, "already_booked")
+    again = _post(client, BOOKINGS, {"session": world.session.pk})
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (409, "true")
+    assert again.json() == refused.json()
+    stored = IdempotencyKey.objects.get()
+    assert (stored.response_status, stored.response_body) == (409, refused.json())
+    assert Booking.objects.filter(student=world.student).count() == 1
 
 
 def test_run_once_runs_the_work_once(world):
@@ -260,11 +283,14 @@ def test_a_retry_while_the_first_still_runs_is_409_in_flight(as_role, world, set
     client = as_role("student")  # The token row exists before the other connection waits.
     holder = connections.create_connection("default")
     try:
+        holder.set_autocommit(False)
         with holder.cursor() as cursor:
-            # What the first request holds while it runs: the (user, key) advisory lock.
+            # What the first request holds while it runs: its key's row, not yet committed.
             cursor.execute(
-                "SELECT pg_advisory_lock(hashtextextended(%s, 0))",
-                [idempotency.lock_name(world.student.pk, KEY)],
+                "INSERT INTO bookings_idempotencykey (user_id, key, endpoint, "
+                "request_fingerprint, response_status, response_body, created_at) "
+                "VALUES (%s, %s, %s, %s, 0, '{}', now())",
+                [world.student.pk, KEY, BOOKINGS, "0" * 64],
             )
         response = _post(client, BOOKINGS, {"session": world.session.pk})
         assert response.status_code == 409

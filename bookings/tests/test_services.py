@@ -639,9 +639,9 @@ def test_booking_costs_a_constant_number_of_queries(
 
     # lock the session with the student's eligibility; count confirmed, waitlisted and the
     # student's live bookings; conditional debit, insert the booking (with its cost), ledger
-    # row, the activity, its task rows (the email and the reminder's planning, one INSERT);
-    # the webhooks' one read of the active endpoints.
-    with django_assert_num_queries(TRANSACTION + 8):
+    # row, the activity (which also asks whether a webhook endpoint is active: none), its
+    # task rows (the email and the reminder's planning, one INSERT).
+    with django_assert_num_queries(TRANSACTION + 7):
         book_session(student=student, session=session, by=student)
 
 
@@ -658,8 +658,7 @@ def test_cancelling_with_a_promotion_costs_a_constant_number_of_queries(
     # locks, refund (credit, ledger row), save the booking; promotion: the locked row with
     # its confirmed count, the waitlist, lock its users, debit, ledger row, save the
     # booking; one INSERT of the booking.cancelled and booking.promoted activities; one
-    # INSERT of their task rows (two emails, the promoted seat's reminder planning); one
-    # read of the active webhook endpoints.
-    with django_assert_num_queries(TRANSACTION + 16):
+    # INSERT of their task rows (two emails, the promoted seat's reminder planning).
+    with django_assert_num_queries(TRANSACTION + 15):
         result = cancel_booking(booking=holder, by=holder.student)
     assert len(result.promoted) == 1

@@ -28,9 +28,6 @@ pytestmark = [
 
 URL = "/api/v1/bookings/"
 
-# The webhooks' in-transaction subscriber reads the active endpoints once per change, even
-# when there are none: the one statement by which the booking misses its target of 10.
-WEBHOOK_ENDPOINTS = "the active webhook endpoints (none here)"
 BEFORE_THE_WORK = [
     "the token with its user (TokenAuthentication's select_related)",
 ]
@@ -45,9 +42,8 @@ BOOK_CONFIRMED = [
     "conditional debit (UPDATE ... WHERE credit_balance >= cost)",
     "INSERT the booking (RETURNING its id)",
     "INSERT the ledger row",
-    "INSERT the booking.confirmed activity",
+    "INSERT the booking.confirmed activity, RETURNING whether a webhook endpoint is active",
     "INSERT the task rows: the email and the reminder's planning",
-    WEBHOOK_ENDPOINTS,
     "COMMIT",
 ]
 BOOK_WAITLISTED = [
@@ -55,9 +51,8 @@ BOOK_WAITLISTED = [
     *BOOKING_FIRST_STATEMENTS,
     "the student's balance (a waitlist needs the cost covered)",
     "INSERT the booking (RETURNING its id)",
-    "INSERT the booking.waitlisted activity",
+    "INSERT the booking.waitlisted activity (and whether a webhook endpoint is active)",
     "INSERT the task row: the email",
-    WEBHOOK_ENDPOINTS,
     "COMMIT",
 ]
 CANCEL_WITH_PROMOTION = [
@@ -77,25 +72,21 @@ CANCEL_WITH_PROMOTION = [
     "promotion: conditional debit",
     "promotion: the ledger row",
     "promotion: UPDATE the booking: confirmed",
-    "INSERT the booking.cancelled and booking.promoted activities (one statement)",
+    "INSERT the booking.cancelled and booking.promoted activities (and the endpoints' EXISTS)",
     "INSERT their task rows: two emails and the reminder's planning (one statement)",
-    WEBHOOK_ENDPOINTS,
     "COMMIT",
 ]
-# What an Idempotency-Key adds around the work.
+# What an Idempotency-Key adds around the work: the service joins the key's transaction
+# (no SAVEPOINT), and expired keys are purged by a command, not by the request.
 WITH_KEY = [
-    "the advisory lock of (user, key)",
-    "DELETE the user's expired keys",
-    "look the key up",
-    "SAVEPOINT: the service's transaction nested in the key's",
-    "RELEASE SAVEPOINT",
-    "INSERT the key with the response",
+    "INSERT the key (or take over an expired one) ... ON CONFLICT ... RETURNING id",
+    "UPDATE the key with the response",
 ]
 
 
 def keyed(budget: list[str]) -> list[str]:
-    """`budget` as it runs under an Idempotency-Key: the key's statements come after
-    BEGIN and around the work (the count is what the test compares)."""
+    """`budget` as it runs under an Idempotency-Key: the key's INSERT comes right after
+    BEGIN, its UPDATE before COMMIT (the count is what the test compares)."""
     return budget + WITH_KEY
 
 

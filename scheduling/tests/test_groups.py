@@ -48,9 +48,9 @@ def test_creating_a_group_records_its_members(api, staff, django_assert_num_quer
     # token+user; the serializer: the semester, each member id (2), the unique
     # (semester, name) check; the service: the same check (it serves every surface),
     # savepoint + release (and, on PostgreSQL, SET LOCAL lock_timeout), INSERT group,
-    # INSERT both memberships, INSERT activity, the webhooks' read of the active
-    # endpoints; the response: the members.
-    with django_assert_num_queries(11 + transaction_overhead):
+    # INSERT both memberships, INSERT activity (asking whether a webhook endpoint is
+    # active); the response: the members.
+    with django_assert_num_queries(10 + transaction_overhead):
         response = api.post(URL, body)
 
     assert response.status_code == 201

@@ -273,17 +273,17 @@ TRANSACTION = 2 + (1 if connection.vendor == "postgresql" else 0)
     [
         # lock the session with the eligibility, count the seats and the live booking,
         # debit, booking, ledger row, the activity, the email task rows (bookings' own
-        # count, 7), and one read of the active endpoints: 8.
-        ([], 8),
-        # An endpoint that wants other verbs costs nothing more than none.
+        # count, 7); the activity's INSERT asks whether an endpoint is active: still 7.
+        ([], 7),
+        # An active endpoint that wants other verbs: one read of the active endpoints.
         ([["session.created"]], 8),
-        # A matching one: one INSERT of the deliveries, one of their task rows.
+        # A matching one: the read, one INSERT of the deliveries, one of their task rows.
         ([["booking.confirmed"]], 10),
         # Three matching: still one INSERT each.
         ([["*"], ["booking.confirmed"], ["session.created", "booking.confirmed"]], 10),
     ],
 )
-def test_a_booking_costs_two_statements_more_with_endpoints(
+def test_a_booking_costs_three_statements_more_with_endpoints(
     staff, django_assert_num_queries, registered, budget
 ):
     for event_types in registered:
@@ -295,6 +295,26 @@ def test_a_booking_costs_two_statements_more_with_endpoints(
 
     with django_assert_num_queries(TRANSACTION + budget):
         book_session(student=student, session=session, by=student)
+
+
+def test_only_active_endpoints_wake_the_subscriber(staff, django_assert_num_queries):
+    """The activity's INSERT asks whether an endpoint is active; a disabled one is not."""
+    WebhookEndpointFactory(event_types=["*"], is_active=False)
+    session = SessionFactory(capacity=40)
+    student = StudentFactory()
+    grant_credits(student=student, amount=5, note="t", by=staff)
+    student.refresh_from_db()
+
+    with django_assert_num_queries(TRANSACTION + 7):
+        book_session(student=student, session=session, by=student)
+    assert not WebhookDelivery.objects.exists()
+
+    # Switched on between two writes: the very next write sees it, nothing is cached.
+    WebhookEndpoint.objects.update(is_active=True)
+    other = StudentFactory()
+    grant_credits(student=other, amount=5, note="t", by=staff)
+    book_session(student=other, session=session, by=other)
+    assert WebhookDelivery.objects.filter(verb="booking.confirmed").count() == 1
 
 
 def test_the_deliveries_and_their_tasks_are_one_insert_each(staff):
