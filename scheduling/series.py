@@ -88,7 +88,7 @@ def template_values(series: SessionSeries) -> dict[str, Any]:
     return {name: getattr(series, name) for name in TEMPLATE_FIELDS}
 
 
-def _check_rule(series: SessionSeries) -> None:
+def check_rule(series: SessionSeries) -> None:
     """The rule's own fields (400 naming the field); dates are checked per occurrence."""
     errors: dict[str, str] = {}
     weekdays = series.weekdays
@@ -150,7 +150,7 @@ def _build(*, by: User, semester: Semester, fields: dict[str, Any]) -> SeriesPla
         raise TypeError(f"Unknown series fields: {sorted(unknown)}")
     fields.setdefault("skipped_dates", [])
     series = SessionSeries(semester=semester, created_by=by, **fields)
-    _check_rule(series)
+    check_rule(series)
     skipped = set(series.skipped_dates)
     # Stored as ISO strings: JSON has no date type.
     series.skipped_dates = sorted(day.isoformat() for day in skipped)
