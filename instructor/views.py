@@ -45,6 +45,7 @@ from scheduling.errors import NOT_QUALIFIED, SessionProtected
 from scheduling.filters import SessionFilter, local_day_bounds, page_filter_form
 from scheduling.models import Semester, Session, SessionSeries
 from scheduling.series import (
+    INVALID,
     rule_times,
     series_create,
     series_plan,
@@ -699,7 +700,10 @@ class SeriesChangeView(SeriesPageMixin, View):
                 plan = self.plan(form)
                 if plan.problems:
                     form.add_error(None, "These dates cannot be scheduled; nothing was changed.")
-                    return self.page(400, **{self.form_name: form, "problems": plan.problems})
+                    # As the API answers: 400 when a date breaks a rule, 409 for conflicts.
+                    invalid = any(problem.code == INVALID for problem in plan.problems)
+                    status = 400 if invalid else 409
+                    return self.page(status, **{self.form_name: form, "problems": plan.problems})
                 return render(
                     request,
                     "instructor/series_confirm.html",

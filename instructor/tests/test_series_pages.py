@@ -228,8 +228,13 @@ def test_a_conflict_is_refused_on_the_page_naming_the_date(client, series):
         },
     )
 
-    assert refused.status_code == 400
-    assert str(timezone.localdate(target.date_start)) in refused.content.decode()
+    html = refused.content.decode()
+    assert refused.status_code == 409
+    assert f"<strong>{timezone.localdate(target.date_start):%a %-d %b %Y}</strong>" in html
+    assert "The instructor teaches another session at that time" in html
+    assert {timezone.localtime(s.date_start).time() for s in occurrences_of(series)} == {
+        time(18, 0)
+    }
     assert Booking.objects.count() == 0
 
 
