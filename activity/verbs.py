@@ -43,7 +43,8 @@ MEANINGS: dict[str, str] = {
     "semester's id) and weeks for a copy of another semester's series.",
     SERIES_UPDATED: "Occurrences of a series were edited (each also a session.updated); "
     "data: scope, sessions, changes, and split_into (the new series' id) when a change "
-    "of the time from one occurrence on split the series.",
+    "of the time from one occurrence on split the series; a new rule for the following "
+    "ones adds rule, moved, created and cancelled (session ids).",
     SERIES_CANCELLED: "Occurrences of a series were cancelled (each also a session.cancelled "
     "with its refunds); data: scope, sessions, credits_refunded.",
     SEMESTER_CREATED: "A semester was created.",

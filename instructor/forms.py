@@ -334,3 +334,97 @@ class DuplicateForm(forms.Form):
     """ "Duplicate" on a session's page: the day of the copy, at the same local time."""
 
     day = forms.DateField(label="Duplicate to", widget=DateInput)
+
+
+def occurrence_choices(occurrences: list[Session]) -> list[tuple[str, str]]:
+    """The occurrences a change may start from, by their local date and time (the
+    viewer's zone), built from rows the page already holds: no query of its own."""
+    return [
+        (str(session.pk), f"{timezone.localtime(session.date_start):%a %-d %b %Y, %H:%M}")
+        for session in occurrences
+    ]
+
+
+class SeriesScopeForm(forms.Form):
+    """The scope of a series change and the occurrence it counts from."""
+
+    scopes: list[tuple[str, str]] = []
+
+    scope = forms.ChoiceField(widget=forms.RadioSelect, label="Which sessions")
+    occurrence = forms.ChoiceField(label="From the session of", required=False)
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, occurrences: list[Session], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.occurrences = {str(session.pk): session for session in occurrences}
+        self.fields["scope"].choices = self.scopes
+        self.fields["occurrence"].choices = [("", "—"), *occurrence_choices(occurrences)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        chosen = self.occurrences.get(data.get("occurrence") or "")
+        if data.get("scope") in ("this", "following") and chosen is None:
+            self.add_error("occurrence", "Choose the session the change starts from.")
+        data["occurrence"] = chosen
+        return data
+
+
+class SeriesEditForm(SeriesScopeForm):
+    """Edit "this and following" or "all remaining": fields left as shown stay as they
+    are; a new rule (weekdays, end, skipped dates) applies to "this and following"."""
+
+    prefix = "edit"
+    scopes = [("following", "This and following"), ("all", "All remaining")]
+
+    title = forms.CharField(max_length=200, required=False)
+    start_time = forms.TimeField(
+        required=False, label="Starts at", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    duration_minutes = forms.IntegerField(
+        required=False, min_value=1, max_value=24 * 60, label="Length (minutes)"
+    )
+    location = forms.CharField(max_length=200, required=False)
+    capacity = forms.IntegerField(required=False, min_value=1)
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="On",
+        help_text="A new rule applies to “This and following” only.",
+    )
+    until_date = forms.DateField(required=False, label="Until", widget=DateInput)
+    count = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Or this many sessions",
+        help_text="Counted from the session chosen above; give this or an end date.",
+    )
+    skipped_dates = RepeatForm.base_fields["skipped_dates"]
+    clean_skipped_dates = RepeatForm.clean_skipped_dates
+
+    TEMPLATE = ("title", "start_time", "duration_minutes", "location", "capacity")
+    RULE = ("weekdays", "until_date", "count", "skipped_dates")
+
+    def changes(self) -> dict[str, Any]:
+        """What the user changed, as the series service's fields."""
+        data = self.cleaned_data
+        changes = {
+            name: data[name]
+            for name in self.TEMPLATE + self.RULE
+            if name in self.changed_data and data[name] not in (None, "", [])
+        }
+        # Blank is a choice for these: the semester's location, no dates skipped.
+        for name in ("location", "skipped_dates"):
+            if name in self.changed_data:
+                changes[name] = data[name]
+        return changes
+
+
+class SeriesCancelForm(SeriesScopeForm):
+    prefix = "cancel"
+    scopes = [
+        ("this", "This session"),
+        ("following", "This and following"),
+        ("all", "All remaining"),
+    ]

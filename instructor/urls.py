@@ -27,6 +27,11 @@ urlpatterns = [
         views.SessionDuplicateView.as_view(),
         name="session-duplicate",
     ),
+    path("sessions/series/<int:pk>/", views.SeriesDetailView.as_view(), name="series-detail"),
+    path("sessions/series/<int:pk>/edit/", views.SeriesEditView.as_view(), name="series-edit"),
+    path(
+        "sessions/series/<int:pk>/cancel/", views.SeriesCancelView.as_view(), name="series-cancel"
+    ),
     path(
         "sessions/<int:pk>/attendance/",
         views.AttendanceView.as_view(),

@@ -15,9 +15,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, FormView, ListView, View
@@ -26,6 +26,13 @@ from django.views.generic.detail import SingleObjectMixin
 from activity.selectors import session_history
 from bookings.models import Booking
 from bookings.selectors import students_told_of
+from bookings.series import (
+    SeriesChangePlan,
+    series_cancel,
+    series_cancel_plan,
+    series_update,
+    series_update_plan,
+)
 from bookings.services import cancel_session
 from bookings.services import session_update as update_session
 from calendars.services import calendar_feed_url, calendar_token_for
@@ -36,8 +43,14 @@ from engagement.services import attendance_record
 from scheduling.access import can_manage_semester, can_mark_attendance
 from scheduling.errors import NOT_QUALIFIED, SessionProtected
 from scheduling.filters import SessionFilter, local_day_bounds, page_filter_form
-from scheduling.models import Semester, Session
-from scheduling.series import rule_times, series_create, series_plan
+from scheduling.models import Semester, Session, SessionSeries
+from scheduling.series import (
+    INVALID,
+    rule_times,
+    series_create,
+    series_plan,
+    series_taught_or_managed_by,
+)
 from scheduling.services import (
     blocking_relations,
     session_create,
@@ -45,7 +58,16 @@ from scheduling.services import (
     session_duplicate,
 )
 
-from .forms import AttendanceForm, DuplicateForm, RepeatForm, SessionForm
+from .forms import (
+    WEEKDAYS,
+    AttendanceForm,
+    DuplicateForm,
+    RepeatForm,
+    SeriesCancelForm,
+    SeriesEditForm,
+    SeriesScopeForm,
+    SessionForm,
+)
 from .roster import roster_csv, roster_filename, sign_in_students
 
 # The name of the attendance form's "Mark all present" submit button.
@@ -384,7 +406,15 @@ class SessionDetailView(SessionAccessMixin, DetailView):
     template_name = "instructor/session_detail.html"
 
     def get_queryset(self) -> QuerySet[Session]:
-        return super().get_queryset().with_stats()
+        # The series' size in the same statement, for the "Series: N sessions" link.
+        sizes = (
+            Session.objects.filter(series_id=OuterRef("series_id"))
+            .order_by()
+            .values("series_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return super().get_queryset().with_stats().annotate(series_size=Subquery(sizes))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -548,3 +578,201 @@ class SessionCancelView(SessionAccessMixin, View):
                 f"{bookings} cancelled, {result.credits_refunded} {credits} refunded.",
             )
         return redirect("instructor:session-detail", pk=self.object.pk)
+
+
+def series_edit_initial(series: SessionSeries) -> dict[str, Any]:
+    """What the series' edit form shows: the series as it stands. Only the fields the user
+    changes from these are sent, so the confirmation step posts the same form back."""
+    return {
+        "scope": "following",
+        "title": series.title,
+        "start_time": series.start_time,
+        "duration_minutes": series.duration_minutes,
+        "location": series.location,
+        "capacity": series.capacity,
+        "weekdays": series.weekdays,
+        "until_date": series.until_date,
+        "skipped_dates": ", ".join(series.skipped_dates),
+    }
+
+
+def plan_summary(plan: SeriesChangePlan) -> list[str]:
+    """What a change will do, in words, for the confirmation step."""
+
+    def sessions(n: int) -> str:
+        return "1 session" if n == 1 else f"{n} sessions"
+
+    def students(n: int) -> str:
+        return "1 student" if n == 1 else f"{n} students"
+
+    lines = []
+    if plan.changed:
+        lines.append(f"{sessions(len(plan.changed))} will be changed.")
+    if plan.moved:
+        lines.append(f"{sessions(len(plan.moved))} will move to a new date or time.")
+    if plan.created:
+        lines.append(f"{sessions(len(plan.created))} will be added.")
+    if plan.cancelled:
+        lines.append(f"{sessions(len(plan.cancelled))} will be cancelled.")
+    if plan.students_told:
+        lines.append(f"{students(plan.students_told)} booked on them will be told.")
+    if plan.students_refunded:
+        credits = "1 credit" if plan.credits_refunded == 1 else f"{plan.credits_refunded} credits"
+        lines.append(f"{students(plan.students_refunded)} will be refunded, {credits} in all.")
+    return lines or ["Nothing will change: no session in that scope is still to come."]
+
+
+class SeriesPageMixin(InstructorAreaMixin):
+    """A series fetched through what the user may see (a stranger's id is a 404); its
+    forms need the right to manage its semester (403 otherwise)."""
+
+    series: SessionSeries
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and (request.user.is_staff or request.user.is_instructor):
+            self.series = get_object_or_404(
+                series_taught_or_managed_by(request.user), pk=kwargs["pk"]
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def page(self, status: int = 200, **forms_and_more: Any) -> HttpResponse:
+        """The series page: its occurrences with their bookings in one query."""
+        occurrences = list(self.series.occurrences.with_stats().order_by("date_start", "pk"))
+        now = timezone.now()
+        upcoming = [
+            s for s in occurrences if s.status == Session.Status.SCHEDULED and s.date_start > now
+        ]
+        can_manage = can_manage_semester(self.request.user, self.series.semester)
+        context: dict[str, Any] = {
+            "series": self.series,
+            "occurrences": occurrences,
+            "now": now,
+            "can_manage": can_manage,
+            "upcoming": upcoming,
+            "weekday_names": [dict(WEEKDAYS)[day] for day in sorted(self.series.weekdays)],
+            "academy_zone": timezone.get_default_timezone_name(),
+        }
+        if can_manage and upcoming:
+            context["edit_form"] = SeriesEditForm(
+                occurrences=upcoming, initial=series_edit_initial(self.series)
+            )
+            context["cancel_form"] = SeriesCancelForm(
+                occurrences=upcoming, initial={"scope": "this"}
+            )
+        context.update(forms_and_more)
+        return render(self.request, "instructor/series_detail.html", context, status=status)
+
+    def upcoming(self) -> list[Session]:
+        now = timezone.now()
+        return list(
+            self.series.occurrences.filter(
+                status=Session.Status.SCHEDULED, date_start__gt=now
+            ).order_by("date_start", "pk")
+        )
+
+
+class SeriesDetailView(SeriesPageMixin, View):
+    """A series' occurrences (date in the viewer's zone, bookings, status) and, for those
+    who manage its semester, the forms that edit or cancel some of them."""
+
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.page()
+
+
+class SeriesChangeView(SeriesPageMixin, View):
+    """Post a series form: first the dry run, shown as a confirmation that says what will
+    happen; the "Yes" button posts the same form back with `confirm` and applies it."""
+
+    http_method_names = ["post"]
+    form_class: type[SeriesScopeForm]
+    form_name: str
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can_manage_semester(request.user, self.series.semester):
+            raise PermissionDenied("Only staff or the semester's master instructor may do this.")
+        form = self.build_form(request.POST)
+        if not form.is_valid():
+            return self.page(400, **{self.form_name: form})
+        try:
+            if not form.cleaned_data["confirm"]:
+                plan = self.plan(form)
+                if plan.problems:
+                    form.add_error(None, "These dates cannot be scheduled; nothing was changed.")
+                    # As the API answers: 400 when a date breaks a rule, 409 for conflicts.
+                    invalid = any(problem.code == INVALID for problem in plan.problems)
+                    status = 400 if invalid else 409
+                    return self.page(status, **{self.form_name: form, "problems": plan.problems})
+                return render(
+                    request,
+                    "instructor/series_confirm.html",
+                    {
+                        "series": self.series,
+                        "form": form,
+                        "summary": plan_summary(plan),
+                        "action": request.path,
+                        "verb": self.verb,
+                    },
+                )
+            return self.apply(form)
+        except ValidationError as error:
+            for field, messages_ in getattr(error, "error_dict", {None: [error]}).items():
+                form.add_error(field if field in form.fields else None, messages_)
+            return self.page(400, **{self.form_name: form})
+        except DomainError as error:
+            form.add_error(None, error.message)
+            problems = error.extra.get("problems")
+            return self.page(409, **{self.form_name: form, "problems": problems})
+
+    def build_form(self, data: Any) -> SeriesScopeForm:
+        return self.form_class(data, occurrences=self.upcoming())
+
+    def scope(self, form: SeriesScopeForm) -> dict[str, Any]:
+        data = form.cleaned_data
+        occurrence = data["occurrence"] if data["scope"] != "all" else None
+        return {"series": self.series, "by": self.request.user, "scope": data["scope"]} | {
+            "occurrence": occurrence
+        }
+
+
+class SeriesEditView(SeriesChangeView):
+    form_class = SeriesEditForm
+    form_name = "edit_form"
+    verb = "Yes, save the changes"
+
+    def build_form(self, data: Any) -> SeriesScopeForm:
+        return SeriesEditForm(
+            data, occurrences=self.upcoming(), initial=series_edit_initial(self.series)
+        )
+
+    def plan(self, form: SeriesEditForm) -> SeriesChangePlan:
+        return series_update_plan(**self.scope(form), **form.changes())
+
+    def apply(self, form: SeriesEditForm) -> HttpResponse:
+        result = series_update(**self.scope(form), **form.changes())
+        count = len(result.sessions)
+        messages.success(
+            self.request,
+            f"Series “{self.series.title}”: {count} session{'s' if count != 1 else ''} saved.",
+        )
+        return redirect("instructor:series-detail", pk=(result.series or self.series).pk)
+
+
+class SeriesCancelView(SeriesChangeView):
+    form_class = SeriesCancelForm
+    form_name = "cancel_form"
+    verb = "Yes, cancel them"
+
+    def plan(self, form: SeriesCancelForm) -> SeriesChangePlan:
+        return series_cancel_plan(**self.scope(form))
+
+    def apply(self, form: SeriesCancelForm) -> HttpResponse:
+        result = series_cancel(**self.scope(form))
+        count = len(result.sessions)
+        messages.success(
+            self.request,
+            f"Series “{self.series.title}”: {count} session{'s' if count != 1 else ''} "
+            f"cancelled, {result.credits_refunded} credits refunded.",
+        )
+        return redirect("instructor:series-detail", pk=self.series.pk)

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -88,7 +88,7 @@ def template_values(series: SessionSeries) -> dict[str, Any]:
     return {name: getattr(series, name) for name in TEMPLATE_FIELDS}
 
 
-def _check_rule(series: SessionSeries) -> None:
+def check_rule(series: SessionSeries) -> None:
     """The rule's own fields (400 naming the field); dates are checked per occurrence."""
     errors: dict[str, str] = {}
     weekdays = series.weekdays
@@ -150,7 +150,7 @@ def _build(*, by: User, semester: Semester, fields: dict[str, Any]) -> SeriesPla
         raise TypeError(f"Unknown series fields: {sorted(unknown)}")
     fields.setdefault("skipped_dates", [])
     series = SessionSeries(semester=semester, created_by=by, **fields)
-    _check_rule(series)
+    check_rule(series)
     skipped = set(series.skipped_dates)
     # Stored as ISO strings: JSON has no date type.
     series.skipped_dates = sorted(day.isoformat() for day in skipped)
@@ -391,4 +391,17 @@ def series_with_occurrences() -> Any:
     """Series with their semester and occurrences in date order (two queries a page)."""
     return SessionSeries.objects.select_related("semester").prefetch_related(
         Prefetch("occurrences", queryset=Session.objects.order_by("date_start", "pk"))
+    )
+
+
+def series_taught_or_managed_by(user: User) -> Any:
+    """The series a user may open: staff all; the semester's master instructor and
+    whoever teaches the series or one of its occurrences theirs (the list form of
+    `scheduling.access.teaches_or_manages` for series)."""
+    series = SessionSeries.objects.select_related("semester")
+    if user.is_staff:
+        return series
+    taught = Session.objects.filter(instructor=user, series_id__isnull=False).values("series_id")
+    return series.filter(
+        Q(semester__master_instructor=user) | Q(instructor=user) | Q(pk__in=taught)
     )

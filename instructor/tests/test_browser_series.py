@@ -2,7 +2,7 @@
 the preview refreshes as the rule changes (the form's script fetching the fragment),
 the page stays axe-core clean and 390 px wide, and "Create session" makes the series."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -72,3 +72,48 @@ def test_the_repeat_preview_refreshes_and_creates_the_series_on_a_phone(phone, a
     expect(page.locator("body")).to_contain_text("Series “Footwork” created: 5 sessions")
     assert SessionSeries.objects.get().occurrences.count() == 5
     assert errors == []  # nothing refused by the Content-Security-Policy
+
+
+def test_the_series_page_cancels_with_a_confirmation_on_a_phone(phone, artifacts):
+    """The forms are plain posts and the confirmation a plain page (the test client's
+    tests run them without any script); here the layout at 390 px and axe-core."""
+    from playwright.sync_api import expect
+
+    from scheduling.series import series_create
+
+    page = phone
+    semester = SemesterFactory(location="Court 3, North campus")
+    master = semester.master_instructor
+    series = series_create(
+        by=master,
+        semester=semester,
+        title="Footwork",
+        instructor=master,
+        weekdays=[1, 3],
+        start_time=time(18, 0),
+        duration_minutes=60,
+        first_date=timezone.localdate() + timedelta(days=1),
+        count=6,
+    )
+    page.goto("/accounts/login/")
+    page.fill("#id_username", master.username)
+    page.fill("#id_password", DEFAULT_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/sessions/")
+    first = series.occurrences.order_by("date_start").first()
+    page.goto(f"/sessions/{first.pk}/")
+    page.click("text=Series: 6 sessions")
+    check_page(page, "series-page", artifacts)
+
+    page.click("#series-cancel-form button[type=submit]")  # no session chosen
+    expect(page.locator("#error-summary")).to_contain_text("Choose the session")
+    check_page(page, "series-page-errors", artifacts)
+
+    page.check("#id_cancel-scope_1")  # this and following
+    page.select_option("#id_cancel-occurrence", str(first.pk))
+    page.click("#series-cancel-form button[type=submit]")
+    expect(page.locator("#series-summary")).to_contain_text("6 sessions will be cancelled.")
+    check_page(page, "series-confirm", artifacts)
+    page.click("button:has-text('Yes, cancel them')")
+    expect(page.locator("body")).to_contain_text("6 sessions cancelled")
+    assert not series.occurrences.filter(status="scheduled").exists()

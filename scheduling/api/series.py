@@ -4,7 +4,7 @@ preview) and bookings.series (scoped edits and cancellations)."""
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
@@ -13,7 +13,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from bookings.series import SCOPES, series_cancel, series_update
+from bookings.series import (
+    RULE_CHANGE_FIELDS,
+    SCOPES,
+    series_cancel,
+    series_cancel_plan,
+    series_update,
+    series_update_plan,
+)
 from config.fields import StrictModelSerializer, StrictPrimaryKeyRelatedField
 from config.spectacular import error_response, error_responses
 from scheduling.models import Session, SessionSeries, Specialization
@@ -128,6 +135,9 @@ class ScopeSerializer(serializers.Serializer):
         allow_null=True,
         help_text="The occurrence `this` and `following` count from.",
     )
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text="Preview: what would happen, unsaved."
+    )
 
 
 class SeriesChangeSerializer(SeriesInputSerializer):
@@ -139,7 +149,36 @@ class SeriesChangeSerializer(SeriesInputSerializer):
     )
 
     class Meta(SeriesInputSerializer.Meta):
-        fields = ["scope", "occurrence", *TEMPLATE_FIELDS, "start_time", "duration_minutes"]
+        fields = [
+            "scope",
+            "occurrence",
+            *TEMPLATE_FIELDS,
+            "start_time",
+            "duration_minutes",
+            *RULE_CHANGE_FIELDS,
+            "dry_run",
+        ]
+
+
+class MovedOccurrenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    date_start = serializers.DateTimeField()
+    date_end = serializers.DateTimeField()
+
+
+class SeriesChangePreviewSerializer(serializers.Serializer):
+    """A scoped change's dry run: the occurrences changed in place (`moved` when their
+    time changes), new ones, cancelled ones, who is told and refunded, every problem."""
+
+    scope = serializers.CharField()
+    changed = serializers.ListField(child=serializers.IntegerField())
+    moved = MovedOccurrenceSerializer(many=True)
+    created = PreviewOccurrenceSerializer(many=True)
+    cancelled = serializers.ListField(child=serializers.IntegerField())
+    problems = ProblemSerializer(many=True)
+    students_told = serializers.IntegerField()
+    students_refunded = serializers.IntegerField()
+    credits_refunded = serializers.IntegerField()
 
 
 class SeriesChangeResultSerializer(serializers.Serializer):
@@ -170,9 +209,21 @@ WRITE_ERRORS = error_responses(400, 403, 503)
     ),
     partial_update=extend_schema(
         description="Edit with a `scope`: `this` occurrence, it and the `following` ones, or "
-        "`all` remaining. Started occurrences are never touched; booked ones move in place.",
+        "`all` remaining. Started occurrences are never touched; booked ones move in place. "
+        "With `following`, a new rule (`weekdays`, `until_date` or `count`, `skipped_dates`) "
+        "lays its dates over the following occurrences: they move onto them in order, extra "
+        "dates are created, left-over occurrences are cancelled with refunds. `dry_run` "
+        "answers what would happen, unsaved.",
         request=SeriesChangeSerializer,
-        responses={200: SeriesChangeResultSerializer, **WRITE_ERRORS, **REFUSED_409},
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="SeriesChangeOrPreview",
+                serializers=[SeriesChangeResultSerializer, SeriesChangePreviewSerializer],
+                resource_type_field_name=None,
+            ),
+            **WRITE_ERRORS,
+            **REFUSED_409,
+        },
     ),
 )
 class SeriesViewSet(viewsets.ModelViewSet):
@@ -214,6 +265,15 @@ class SeriesViewSet(viewsets.ModelViewSet):
         given = SeriesChangeSerializer(data=request.data, partial=True)
         given.is_valid(raise_exception=True)
         changes = dict(given.validated_data)
+        if changes.pop("dry_run", False):
+            plan = series_update_plan(
+                series=series,
+                by=request.user,
+                scope=changes.pop("scope", ""),
+                occurrence=changes.pop("occurrence", None),
+                **changes,
+            )
+            return Response(SeriesChangePreviewSerializer(plan.as_dict()).data)
         result = series_update(
             series=series,
             by=request.user,
@@ -233,7 +293,15 @@ class SeriesViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request=ScopeSerializer,
-        responses={200: SeriesChangeResultSerializer, **WRITE_ERRORS, **REFUSED_409},
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="SeriesCancelOrPreview",
+                serializers=[SeriesChangeResultSerializer, SeriesChangePreviewSerializer],
+                resource_type_field_name=None,
+            ),
+            **WRITE_ERRORS,
+            **REFUSED_409,
+        },
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
@@ -241,6 +309,14 @@ class SeriesViewSet(viewsets.ModelViewSet):
         series = self.get_object()
         given = ScopeSerializer(data=request.data)
         given.is_valid(raise_exception=True)
+        if given.validated_data["dry_run"]:
+            plan = series_cancel_plan(
+                series=series,
+                by=request.user,
+                scope=given.validated_data["scope"],
+                occurrence=given.validated_data.get("occurrence"),
+            )
+            return Response(SeriesChangePreviewSerializer(plan.as_dict()).data)
         result = series_cancel(
             series=series,
             by=request.user,

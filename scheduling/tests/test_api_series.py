@@ -108,3 +108,68 @@ def test_scoped_edit_and_cancel(token_client):
     assert cancelled.status_code == 200
     assert cancelled.json()["sessions"] == [third]
     assert Session.objects.get(pk=third).status == "cancelled"
+
+
+def test_a_new_rule_for_the_following_previews_then_moves_creates_and_cancels(token_client):
+    semester = SemesterFactory()
+    client = token_client(semester.master_instructor)
+    series = client.post(LIST, payload(semester), format="json").json()
+    ids = [o["id"] for o in series["occurrences"]]
+    change = {"scope": "following", "occurrence": ids[2], "weekdays": [5], "count": 3}
+    before = list(Session.objects.order_by("pk").values_list("pk", "date_start", "status"))
+
+    preview = client.patch(f"{LIST}{series['id']}/", {**change, "dry_run": True}, format="json")
+
+    assert preview.status_code == 200
+    body = preview.json()
+    assert body["changed"] == ids[2:5] and body["cancelled"] == [ids[5]]
+    assert [m["id"] for m in body["moved"]] == ids[2:5] and body["created"] == []
+    assert body["problems"] == [] and body["students_told"] == 0
+    assert list(Session.objects.order_by("pk").values_list("pk", "date_start", "status")) == (
+        before
+    )
+
+    applied = client.patch(f"{LIST}{series['id']}/", change, format="json")
+
+    assert applied.status_code == 200
+    new_series = applied.json()["series"]
+    assert new_series["split_from"] == series["id"] and new_series["weekdays"] == [5]
+    moved = {o["id"]: o for o in new_series["occurrences"]}
+    for pk in ids[2:5]:
+        assert timezone.localtime(Session.objects.get(pk=pk).date_start).isoweekday() == 5
+    assert moved[ids[5]]["status"] == "cancelled"
+
+
+def test_a_new_rule_outside_the_semester_is_a_400_naming_the_dates(token_client):
+    semester = SemesterFactory(end_date=timezone.localdate() + timedelta(days=30))
+    client = token_client(semester.master_instructor)
+    series = client.post(LIST, payload(semester, count=4), format="json").json()
+    first = series["occurrences"][0]["id"]
+    change = {"scope": "following", "occurrence": first, "count": 12}
+
+    preview = client.patch(f"{LIST}{series['id']}/", {**change, "dry_run": True}, format="json")
+    refused = client.patch(f"{LIST}{series['id']}/", change, format="json")
+    wrong_scope = client.patch(
+        f"{LIST}{series['id']}/", {"scope": "all", "weekdays": [1]}, format="json"
+    )
+
+    late = [p["date"] for p in preview.json()["problems"]]
+    assert late and all(day > semester.end_date.isoformat() for day in late)
+    assert refused.status_code == 400
+    assert all("within semester" in m for m in refused.json()["occurrences"])
+    assert Session.objects.filter(series_id=series["id"]).count() == 4
+    assert wrong_scope.status_code == 400 and "scope" in wrong_scope.json()
+
+
+def test_cancel_previews_the_refunds_without_writing(token_client):
+    semester = SemesterFactory()
+    client = token_client(semester.master_instructor)
+    series = client.post(LIST, payload(semester), format="json").json()
+
+    preview = client.post(
+        f"{LIST}{series['id']}/cancel/", {"scope": "all", "dry_run": True}, format="json"
+    )
+
+    assert preview.status_code == 200
+    assert len(preview.json()["cancelled"]) == 6 and preview.json()["credits_refunded"] == 0
+    assert not Session.objects.filter(status="cancelled").exists()
