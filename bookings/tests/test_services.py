@@ -653,12 +653,12 @@ def test_cancelling_with_a_promotion_costs_a_constant_number_of_queries(
     holder = Booking.objects.select_related("student").get(session=session)
     waitlist(funded_student, session, [1] * waiting_count)
 
-    # lock the session with those the student waits on, lock the booking, lock the student
-    # and the waitlisted students (one statement), promotable sessions again under the
-    # locks, refund (credit, ledger row), save the booking; promotion: the locked row with
-    # its confirmed count, the waitlist, lock its users, debit, ledger row, save the
-    # booking; one INSERT of the booking.cancelled and booking.promoted activities; one
-    # INSERT of their task rows (two emails, the promoted seat's reminder planning).
-    with django_assert_num_queries(TRANSACTION + 15):
+    # lock the session (finding the booking) with those the student waits on; lock the
+    # student and the waitlisted students; the booking, the waitlists, their confirmed
+    # counts and the student's waitlists (one read); then in bulk: the balances (refund
+    # and charge), the ledger rows, the bookings (cancelled, confirmed); one INSERT of the
+    # booking.cancelled and booking.promoted activities; one INSERT of their task rows
+    # (two emails, the promoted seat's reminder planning).
+    with django_assert_num_queries(TRANSACTION + 8):
         result = cancel_booking(booking=holder, by=holder.student)
     assert len(result.promoted) == 1
