@@ -185,13 +185,16 @@ def _lock_sessions(session_ids: Iterable[int]) -> dict[int, Session]:
     return {session.pk: session for session in rows}
 
 
-def _lock_users(user_ids: Iterable[int]) -> dict[int, int]:
+def _lock_users(user_ids: Iterable[int], *, waiting_on: set[int] | None = None) -> dict[int, int]:
     """Lock user rows in ascending id before moving several balances in one transaction;
-    returns their balances as of now (read under the lock, so current until we move them)."""
-    ids = set(user_ids)
-    if not ids:
-        return {}
-    rows = User.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True)
+    returns their balances as of now (read under the lock, so current until we move them).
+
+    With `waiting_on` (locked sessions), the students waitlisted on them too, in the same
+    statement: those sessions are locked, so their waitlists cannot change meanwhile."""
+    wanted = Q(pk__in=set(user_ids))
+    if waiting_on:
+        wanted |= Q(pk__in=_waiting_students(waiting_on))
+    rows = User.objects.filter(wanted).order_by("pk").select_for_update(no_key=True)
     return dict(rows.values_list("pk", "credit_balance"))
 
 
@@ -540,14 +543,18 @@ def _waiting_students(session_ids: set[int]) -> QuerySet:
     ).values("student_id")
 
 
-def _cancellation_rows(
-    booking_id: int, student_id: int, session_ids: set[int], now: datetime
-) -> tuple[Booking, dict[int, list[Booking]], dict[int, int], set[int]]:
-    """One statement, under the session and user locks: the booking (with its student),
-    the waitlists of the locked sessions in order, each session's confirmed count, and
-    the open sessions on whose waitlists the student sits (`_promotable_sessions_locked`'s
-    read). Returns the booking, the waitlists and the counts by session, and those
-    sessions."""
+def _rows_under_locks(
+    session_ids: set[int], student_id: int, now: datetime, booking_id: int | None = None
+) -> tuple[Booking | None, dict[int, list[Booking]], dict[int, int], set[int]]:
+    """One statement, under the session and user locks: the waitlists of the locked
+    sessions in order (with their students), each session's confirmed count, the
+    sessions on whose waitlists `student_id` sits (open ones elsewhere included, for
+    `_promotable_under_locks`), and the booking `booking_id` if given.
+
+    Returns that booking, the waitlists and the counts by session, and those sessions.
+    Precondition: the sessions are locked, and so are the users whose balances will be
+    read from the waitlists' students (READ COMMITTED: this statement runs after them).
+    """
     confirmed = (
         Booking.objects.filter(session_id=OuterRef("session_id"), status=Booking.Status.CONFIRMED)
         .order_by()
@@ -555,17 +562,16 @@ def _cancellation_rows(
         .annotate(n=Count("pk"))
         .values("n")
     )
+    wanted = Q(session_id__in=session_ids, status=Booking.Status.WAITLISTED) | Q(
+        student_id=student_id,
+        status=Booking.Status.WAITLISTED,
+        session__status=Session.Status.SCHEDULED,
+        session__date_start__gt=now,
+    )
+    if booking_id is not None:
+        wanted |= Q(pk=booking_id)
     rows = (
-        Booking.objects.filter(
-            Q(pk=booking_id)
-            | Q(session_id__in=session_ids, status=Booking.Status.WAITLISTED)
-            | Q(
-                student_id=student_id,
-                status=Booking.Status.WAITLISTED,
-                session__status=Session.Status.SCHEDULED,
-                session__date_start__gt=now,
-            )
-        )
+        Booking.objects.filter(wanted)
         .annotate(session_confirmed=Coalesce(Subquery(confirmed), 0))
         .select_related("student")
         .order_by("created_at", "id")
@@ -582,9 +588,49 @@ def _cancellation_rows(
             waitlists.setdefault(row.session_id, []).append(row)
             if row.student_id == student_id:
                 waiting_on.add(row.session_id)
-    if booking is None:  # Bookings are never deleted; a session with bookings neither.
-        raise Conflict("The session no longer exists.", code=SESSION_DELETED)
     return booking, waitlists, counts, waiting_on
+
+
+def _promotable_under_locks(
+    waiting_on: set[int], sessions: dict[int, Session], now: datetime
+) -> set[int]:
+    """The open sessions among `waiting_on` (read by `_rows_under_locks`), each locked.
+
+    `_promotable_sessions_locked`'s rule: the student's row is locked, so this read is
+    complete; a session on it that was not locked up front rolls the transaction back
+    to run again (`_retry_if_promotable_set_grew`)."""
+    promotable = {s for s in waiting_on if s not in sessions or _open(sessions[s], now)}
+    if not promotable <= set(sessions):
+        raise _PromotableSetGrew
+    return promotable
+
+
+def _write_promotions(
+    moves: dict[int, int],
+    ledger: list[CreditTransaction],
+    promoted: list[Booking],
+    changed: list[Booking],
+    now: datetime,
+) -> None:
+    """Write a transaction's credit moves and promotions in bulk: one UPDATE of the
+    balances (with each promotion's charge), one INSERT of the ledger rows (`ledger`,
+    then the charges) and one UPDATE of the bookings (`changed`, then those promoted)."""
+    for promotion in promoted:
+        if promotion.credits_charged:
+            moves[promotion.student_id] = (
+                moves.get(promotion.student_id, 0) - promotion.credits_charged
+            )
+            ledger.append(_charge_row(promotion))
+    _move_balances(moves)
+    if ledger:
+        CreditTransaction.objects.bulk_create(ledger)
+    bookings = [*changed, *promoted]
+    for booking in bookings:
+        booking.updated_at = now
+    if bookings:
+        Booking.objects.bulk_update(
+            bookings, ["status", "cancelled_at", "credits_charged", "updated_at"]
+        )
 
 
 def _plan_promotions(
@@ -666,9 +712,11 @@ def cancel_booking(
         balances = _lock_users_for_cancel(
             booking_id, student_id, session_id, others, refund_possible
         )
-        booking, waitlists, confirmed, waiting_on = _cancellation_rows(
-            booking_id, student_id, set(sessions), now
+        booking, waitlists, confirmed, waiting_on = _rows_under_locks(
+            set(sessions), student_id, now, booking_id
         )
+        if booking is None:  # Bookings are never deleted; a session with bookings neither.
+            raise Conflict("The session no longer exists.", code=SESSION_DELETED)
         if booking.status == Booking.Status.CANCELLED:
             raise Conflict("The booking is already cancelled.", code=ALREADY_CANCELLED)
         # All its representation shows, held before the commit (a cancelled booking
@@ -678,14 +726,8 @@ def cancel_booking(
             raise Conflict("The session has already started.", code=SESSION_STARTED)
         was = booking.status
         refunded = cancellation_refund(booking, session, now)
-        promotable: set[int] = set()
-        if refunded:
-            # Under the user locks (`_promotable_sessions_locked`'s argument): every
-            # open session the student waits on must be locked, or all runs again.
-            open_waits = {s for s in waiting_on if s not in sessions or _open(sessions[s], now)}
-            if not open_waits <= set(sessions):
-                raise _PromotableSetGrew
-            promotable = open_waits - {session_id}
+        # Credits reaching the student may promote them where they wait.
+        promotable = _promotable_under_locks(waiting_on, sessions, now) if refunded else set()
         moves = {student_id: refunded}
         ledger = []
         if refunded:
@@ -708,25 +750,11 @@ def cancel_booking(
             promoted += _plan_promotions(
                 session, confirmed[session_id] - 1, waitlists.get(session_id, []), balances
             )
-        for other in sorted(promotable):
+        for other in sorted(promotable - {session_id}):
             promoted += _plan_promotions(
                 sessions[other], confirmed.get(other, 0), waitlists.get(other, []), balances
             )
-        for promotion in promoted:
-            if promotion.credits_charged:
-                moves[promotion.student_id] = (
-                    moves.get(promotion.student_id, 0) - promotion.credits_charged
-                )
-                ledger.append(_charge_row(promotion))
-        _move_balances(moves)
-        if ledger:
-            CreditTransaction.objects.bulk_create(ledger)
-        changed = [booking, *promoted]
-        for row in changed:
-            row.updated_at = now
-        Booking.objects.bulk_update(
-            changed, ["status", "cancelled_at", "credits_charged", "updated_at"]
-        )
+        _write_promotions(moves, ledger, promoted, [booking], now)
         cancelled = build(
             actor=by,
             verb=verbs.BOOKING_CANCELLED,
@@ -849,18 +877,42 @@ def _add_credits(
 ) -> tuple[CreditTransaction, list[Booking]]:
     """Credit a student with a ledger row and promote the waitlists the credits now pay for.
 
-    The grant's path, shared by positive adjustments. Precondition: inside
-    service_transaction(); the student's promotable sessions are locked here first,
-    then the users concerned, in the protocol's order.
+    The grant's path, shared by positive adjustments; a cancellation's refund promotes
+    the same way. Precondition: inside service_transaction(). The student's promotable
+    sessions are locked first (one statement), then the users concerned, in the
+    protocol's order; one read under the locks gives the waitlists, their confirmed
+    counts and the student's waitlists; the credit, the promotions' charges, the ledger
+    rows and the promoted bookings are written in bulk (`_write_promotions`).
     """
-    sessions = _lock_sessions(_promotable_sessions_of([student.pk], timezone.now()))
-    _lock_users({student.pk} | _waitlisted_students(sessions))
-    promotable = _promotable_sessions_locked([student.pk], sessions)
-    _credit(student.pk, amount)
-    entry = CreditTransaction.objects.create(
-        user=student, amount=amount, kind=kind, note=note, created_by=by
-    )
-    return entry, _promote_after_refunds(sessions, promotable)
+    now = timezone.now()
+    sessions = _lock_promotable_sessions(student.pk, now)
+    balances = _lock_users({student.pk}, waiting_on=set(sessions))
+    _, waitlists, confirmed, waiting_on = _rows_under_locks(set(sessions), student.pk, now)
+    promotable = _promotable_under_locks(waiting_on, sessions, now)
+    balances[student.pk] += amount
+    entry = CreditTransaction(user=student, amount=amount, kind=kind, note=note, created_by=by)
+    promoted: list[Booking] = []
+    for session_id in sorted(promotable):
+        promoted += _plan_promotions(
+            sessions[session_id], confirmed.get(session_id, 0), waitlists[session_id], balances
+        )
+    _write_promotions({student.pk: amount}, [entry], promoted, [], now)
+    return entry, promoted
+
+
+def _lock_promotable_sessions(student_id: int, now: datetime) -> dict[int, Session]:
+    """Lock, in ascending id and in one statement, the open sessions on whose waitlists
+    the student sits (credits reaching them may promote them there). The waitlists are
+    read as the statement starts, as a read before the lock would be: the caller reads
+    them again under the locks (`_promotable_under_locks`)."""
+    waiting_on = Booking.objects.filter(
+        student_id=student_id,
+        status=Booking.Status.WAITLISTED,
+        session__status=Session.Status.SCHEDULED,
+        session__date_start__gt=now,
+    ).values("session_id")
+    rows = Session.objects.filter(pk__in=waiting_on).order_by("pk").select_for_update()
+    return {session.pk: session for session in rows}
 
 
 def _record_credit_change(
