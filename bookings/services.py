@@ -4,8 +4,12 @@ Locking protocol (fixed order, so writers never wait on each other in a cycle):
 session rows first, in ascending id when there are several (`lock_session`,
 `_lock_sessions`), then user rows, in ascending id when there are several
 (`_lock_users`, taken FOR NO KEY UPDATE so that inserts referencing those users
-are not blocked). Balances move only by conditional `F()` updates, each paired
-with a ledger row in the same transaction.
+are not blocked). A booking row is written only under its session's lock, so a
+read made after that lock is current without locking the booking itself. Balances
+move only by `F()` updates, each paired with a ledger row in the same transaction:
+conditional ones (`credit_balance >= cost`), or, where several move at once, one
+UPDATE with an amount per user (`_move_balances`) planned from balances read under
+the users' locks; the CHECK constraint refuses a negative balance either way.
 
 Promotion: whenever a seat frees up, capacity grows, or credits reach a student
 who sits on a waitlist (a grant, a positive adjustment or a refund), the waitlists concerned are
