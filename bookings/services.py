@@ -4,8 +4,12 @@ Locking protocol (fixed order, so writers never wait on each other in a cycle):
 session rows first, in ascending id when there are several (`lock_session`,
 `_lock_sessions`), then user rows, in ascending id when there are several
 (`_lock_users`, taken FOR NO KEY UPDATE so that inserts referencing those users
-are not blocked). Balances move only by conditional `F()` updates, each paired
-with a ledger row in the same transaction.
+are not blocked). A booking row is written only under its session's lock, so a
+read made after that lock is current without locking the booking itself. Balances
+move only by `F()` updates, each paired with a ledger row in the same transaction:
+conditional ones (`credit_balance >= cost`), or, where several move at once, one
+UPDATE with an amount per user (`_move_balances`) planned from balances read under
+the users' locks; the CHECK constraint refuses a negative balance either way.
 
 Promotion: whenever a seat frees up, capacity grows, or credits reach a student
 who sits on a waitlist (a grant, a positive adjustment or a refund), the waitlists concerned are
@@ -21,7 +25,22 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -97,16 +116,21 @@ def _charge(booking: Booking, cost: int) -> bool:
     return True
 
 
+def _charge_row(booking: Booking) -> CreditTransaction:
+    """The (unsaved) ledger row of a booking's charge."""
+    return CreditTransaction(
+        user_id=booking.student_id,
+        amount=-booking.credits_charged,
+        kind=CreditTransaction.Kind.BOOKING,
+        booking=booking,
+        note=f"Booking of session {booking.session_id}",
+    )
+
+
 def _record_charge(booking: Booking) -> None:
     """The ledger row of a charge already taken from the balance."""
     if booking.credits_charged:
-        CreditTransaction.objects.create(
-            user_id=booking.student_id,
-            amount=-booking.credits_charged,
-            kind=CreditTransaction.Kind.BOOKING,
-            booking=booking,
-            note=f"Booking of session {booking.session_id}",
-        )
+        _charge_row(booking).save(force_insert=True)
 
 
 def _refund(booking: Booking, *, by: User | None, note: str) -> int:
@@ -165,49 +189,16 @@ def _lock_sessions(session_ids: Iterable[int]) -> dict[int, Session]:
     return {session.pk: session for session in rows}
 
 
-def _lock_users(user_ids: Iterable[int]) -> dict[int, int]:
+def _lock_users(user_ids: Iterable[int], *, waiting_on: set[int] | None = None) -> dict[int, int]:
     """Lock user rows in ascending id before moving several balances in one transaction;
-    returns their balances as of now (read under the lock, so current until we move them)."""
-    ids = set(user_ids)
-    if not ids:
-        return {}
-    rows = User.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True)
-    return dict(rows.values_list("pk", "credit_balance"))
+    returns their balances as of now (read under the lock, so current until we move them).
 
-
-def _lock_session_and_promotable(
-    session_id: int, student_id: int, now: datetime
-) -> dict[int, Session]:
-    """Lock a session and the sessions on whose waitlists `student_id` sits (credits
-    reaching them may promote them), in ascending id, in one statement. The waitlists
-    are read as the statement starts, as a read before the lock would be: the caller
-    checks them again under the locks (`_promotable_sessions_locked`)."""
-    waiting_on = Booking.objects.filter(
-        student_id=student_id,
-        status=Booking.Status.WAITLISTED,
-        session__status=Session.Status.SCHEDULED,
-        session__date_start__gt=now,
-    ).values("session_id")
-    rows = (
-        Session.objects.filter(Q(pk=session_id) | Q(pk__in=waiting_on))
-        .order_by("pk")
-        .select_for_update()
-    )
-    return {session.pk: session for session in rows}
-
-
-def _lock_users_and_waitlists(user_ids: set[int], session_ids: set[int]) -> dict[int, int]:
-    """`_lock_users` of `user_ids` and of every student waitlisted on `session_ids`, in one
-    statement. Precondition: those sessions are locked, so their waitlists cannot change
-    while the statement runs."""
-    waiting = Booking.objects.filter(
-        session_id__in=session_ids, status=Booking.Status.WAITLISTED
-    ).values("student_id")
-    rows = (
-        User.objects.filter(Q(pk__in=user_ids) | Q(pk__in=waiting))
-        .order_by("pk")
-        .select_for_update(no_key=True)
-    )
+    With `waiting_on` (locked sessions), the students waitlisted on them too, in the same
+    statement: those sessions are locked, so their waitlists cannot change meanwhile."""
+    wanted = Q(pk__in=set(user_ids))
+    if waiting_on:
+        wanted |= Q(pk__in=_waiting_students(waiting_on))
+    rows = User.objects.filter(wanted).order_by("pk").select_for_update(no_key=True)
     return dict(rows.values_list("pk", "credit_balance"))
 
 
@@ -496,55 +487,278 @@ def _promote_after_refunds(
     return promoted
 
 
+def _lock_for_cancel(
+    booking_id: int, viewer: User | None, now: datetime
+) -> tuple[dict[int, Session], int | None, int | None]:
+    """Lock the booking's session and the sessions on whose waitlists its student sits
+    (a refund may promote them), in ascending id, in one statement that also finds the
+    booking: returns the locked sessions with the booking's session and student ids
+    (None when there is no such booking).
+
+    With `viewer`, only a booking that user may see is found, and only its sessions are
+    locked: the API's lookup and the lock in one statement. The waitlists are read as
+    the statement starts, as a read before the lock would be: they are read again under
+    the locks (`_cancellation_rows`)."""
+    bookings = Booking.objects.all() if viewer is None else Booking.objects.visible_to(viewer)
+    target = bookings.filter(pk=booking_id)
+    waiting_on = Booking.objects.filter(
+        student_id__in=target.values("student_id"),
+        status=Booking.Status.WAITLISTED,
+        session__status=Session.Status.SCHEDULED,
+        session__date_start__gt=now,
+    ).values("session_id")
+    rows = list(
+        Session.objects.filter(Q(pk__in=target.values("session_id")) | Q(pk__in=waiting_on))
+        .annotate(
+            booking_session_id=Subquery(target.values("session_id")),
+            booking_student_id=Subquery(target.values("student_id")),
+        )
+        .order_by("pk")
+        .select_for_update(of=("self",))
+    )
+    if not rows:
+        return {}, None, None
+    return {s.pk: s for s in rows}, rows[0].booking_session_id, rows[0].booking_student_id
+
+
+def _lock_users_for_cancel(
+    booking_id: int, student_id: int, session_id: int, others: set[int], refund_possible: bool
+) -> dict[int, int]:
+    """Lock, in ascending id and in one statement, every balance the cancellation may
+    move, and return them: when the booking is confirmed, its student's and those of
+    the students waiting on its session (the freed seat); when it is also refundable,
+    those of the students waiting on `others` too (the refund may promote there).
+
+    The booking's status is read in the statement itself: the session lock is held, so
+    it cannot change before the rows are read again (`_cancellation_rows`)."""
+    confirmed = Booking.objects.filter(pk=booking_id, status=Booking.Status.CONFIRMED)
+    freed_seat = (Q(pk=student_id) | Q(pk__in=_waiting_students({session_id}))) & Exists(confirmed)
+    wanted = freed_seat
+    if refund_possible and others:
+        refund = Exists(confirmed.filter(credits_charged__gt=0))
+        wanted |= Q(pk__in=_waiting_students(others)) & refund
+    rows = User.objects.filter(wanted).order_by("pk").select_for_update(no_key=True)
+    return dict(rows.values_list("pk", "credit_balance"))
+
+
+def _waiting_students(session_ids: set[int]) -> QuerySet:
+    return Booking.objects.filter(
+        session_id__in=session_ids, status=Booking.Status.WAITLISTED
+    ).values("student_id")
+
+
+def _rows_under_locks(
+    session_ids: set[int], student_id: int, now: datetime, booking_id: int | None = None
+) -> tuple[Booking | None, dict[int, list[Booking]], dict[int, int], set[int]]:
+    """One statement, under the session and user locks: the waitlists of the locked
+    sessions in order (with their students), each session's confirmed count, the
+    sessions on whose waitlists `student_id` sits (open ones elsewhere included, for
+    `_promotable_under_locks`), and the booking `booking_id` if given.
+
+    Returns that booking, the waitlists and the counts by session, and those sessions.
+    Precondition: the sessions are locked, and so are the users whose balances will be
+    read from the waitlists' students (READ COMMITTED: this statement runs after them).
+    """
+    confirmed = (
+        Booking.objects.filter(session_id=OuterRef("session_id"), status=Booking.Status.CONFIRMED)
+        .order_by()
+        .values("session_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    wanted = Q(session_id__in=session_ids, status=Booking.Status.WAITLISTED) | Q(
+        student_id=student_id,
+        status=Booking.Status.WAITLISTED,
+        session__status=Session.Status.SCHEDULED,
+        session__date_start__gt=now,
+    )
+    if booking_id is not None:
+        wanted |= Q(pk=booking_id)
+    rows = (
+        Booking.objects.filter(wanted)
+        .annotate(session_confirmed=Coalesce(Subquery(confirmed), 0))
+        .select_related("student")
+        .order_by("created_at", "id")
+    )
+    booking = None
+    waitlists: dict[int, list[Booking]] = {}
+    counts: dict[int, int] = {}
+    waiting_on: set[int] = set()
+    for row in rows:
+        counts[row.session_id] = row.session_confirmed
+        if row.pk == booking_id:
+            booking = row
+        elif row.status == Booking.Status.WAITLISTED:
+            waitlists.setdefault(row.session_id, []).append(row)
+            if row.student_id == student_id:
+                waiting_on.add(row.session_id)
+    return booking, waitlists, counts, waiting_on
+
+
+def _promotable_under_locks(
+    waiting_on: set[int], sessions: dict[int, Session], now: datetime
+) -> set[int]:
+    """The open sessions among `waiting_on` (read by `_rows_under_locks`), each locked.
+
+    `_promotable_sessions_locked`'s rule: the student's row is locked, so this read is
+    complete; a session on it that was not locked up front rolls the transaction back
+    to run again (`_retry_if_promotable_set_grew`)."""
+    promotable = {s for s in waiting_on if s not in sessions or _open(sessions[s], now)}
+    if not promotable <= set(sessions):
+        raise _PromotableSetGrew
+    return promotable
+
+
+def _write_promotions(
+    moves: dict[int, int],
+    ledger: list[CreditTransaction],
+    promoted: list[Booking],
+    changed: list[Booking],
+    now: datetime,
+) -> None:
+    """Write a transaction's credit moves and promotions in bulk: one UPDATE of the
+    balances (with each promotion's charge), one INSERT of the ledger rows (`ledger`,
+    then the charges) and one UPDATE of the bookings (`changed`, then those promoted)."""
+    for promotion in promoted:
+        if promotion.credits_charged:
+            moves[promotion.student_id] = (
+                moves.get(promotion.student_id, 0) - promotion.credits_charged
+            )
+            ledger.append(_charge_row(promotion))
+    _move_balances(moves)
+    if ledger:
+        CreditTransaction.objects.bulk_create(ledger)
+    bookings = [*changed, *promoted]
+    for booking in bookings:
+        booking.updated_at = now
+    if bookings:
+        Booking.objects.bulk_update(
+            bookings, ["status", "cancelled_at", "credits_charged", "updated_at"]
+        )
+
+
+def _plan_promotions(
+    session: Session, confirmed: int, waitlist: list[Booking], balances: dict[int, int]
+) -> list[Booking]:
+    """`promote_waitlist` worked out in memory, for a caller that writes every change of
+    its transaction in bulk: confirm the oldest waitlisted bookings whose students can
+    pay, while seats are free, taking each charge from `balances`.
+
+    Precondition: `session` is locked and current, `confirmed` counted after its lock,
+    and `balances` read under the locks of every student on `waitlist`."""
+    if session.status == Session.Status.CANCELLED or session.has_started():
+        return []
+    free = session.capacity - confirmed
+    promoted: list[Booking] = []
+    cost = session.credit_cost
+    for booking in waitlist:
+        if free <= 0:
+            break
+        if cost and balances[booking.student_id] < cost:
+            continue
+        if cost:
+            balances[booking.student_id] -= cost
+        booking.status = Booking.Status.CONFIRMED
+        booking.credits_charged = cost
+        booking.balance_after = balances.get(booking.student_id, 0)
+        promoted.append(booking)
+        free -= 1
+    return promoted
+
+
+def _move_balances(moves: dict[int, int]) -> None:
+    """Add each user's signed amount to their balance, in one UPDATE (a CASE per user).
+    Precondition: the rows are locked and the amounts were checked against balances read
+    under that lock; the CHECK constraint still refuses a negative balance."""
+    moves = {user_id: amount for user_id, amount in moves.items() if amount}
+    if not moves:
+        return
+    by_user = Case(
+        *(When(pk=user_id, then=Value(amount)) for user_id, amount in moves.items()),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    User.objects.filter(pk__in=moves).update(credit_balance=F("credit_balance") + by_user)
+
+
 @_retry_if_promotable_set_grew
-def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
+def cancel_booking(
+    *, booking: Booking | int, by: User, visible_to: User | None = None
+) -> CancellationResult:
     """Cancel a live booking; refund in full up to BOOKING_CANCELLATION_HOURS before
     the start, nothing later; a freed seat goes to the waitlist.
 
-    The refund may let the student leave another session's waitlist: those
-    sessions are locked up front with this one, in ascending id.
+    `booking` is a Booking or its id. With `visible_to`, a booking that user may not see
+    raises `Booking.DoesNotExist` (the API's 404), found in the statement that locks its
+    session; one they see but may not cancel is refused with PermissionDenied (403).
+
+    The refund may let the student leave another session's waitlist: those sessions
+    are locked up front with this one, in ascending id. Every change is written in bulk:
+    one UPDATE of the balances, one INSERT of the ledger rows, one UPDATE of the
+    bookings (the cancelled one and those promoted).
     """
-    if not (by.is_staff or by.pk == booking.student_id):
+    booking_id = booking if isinstance(booking, int) else booking.pk
+    if isinstance(booking, Booking) and not (by.is_staff or by.pk == booking.student_id):
         raise PermissionDenied("Only the student or staff may cancel this booking.")
     with service_transaction():
         now = timezone.now()
-        sessions = _lock_session_and_promotable(booking.session_id, booking.student_id, now)
-        others = set(sessions) - {booking.session_id}
-        if booking.session_id not in sessions:
+        sessions, session_id, student_id = _lock_for_cancel(booking_id, visible_to, now)
+        if session_id is None or student_id is None or session_id not in sessions:
+            if visible_to is not None:
+                raise Booking.DoesNotExist
             raise Conflict("The session no longer exists.", code=SESSION_DELETED)
-        session = sessions[booking.session_id]
-        booking = (
-            Booking.objects.select_related("student")
-            .select_for_update(of=("self",))
-            .get(pk=booking.pk)
+        if not (by.is_staff or by.pk == student_id):
+            raise PermissionDenied("Only the student or staff may cancel this booking.")
+        session = sessions[session_id]
+        others = set(sessions) - {session_id}
+        now = timezone.now()
+        refund_possible = now <= refund_deadline(session)
+        balances = _lock_users_for_cancel(
+            booking_id, student_id, session_id, others, refund_possible
         )
+        booking, waitlists, confirmed, waiting_on = _rows_under_locks(
+            set(sessions), student_id, now, booking_id
+        )
+        if booking is None:  # Bookings are never deleted; a session with bookings neither.
+            raise Conflict("The session no longer exists.", code=SESSION_DELETED)
         if booking.status == Booking.Status.CANCELLED:
             raise Conflict("The booking is already cancelled.", code=ALREADY_CANCELLED)
         # All its representation shows, held before the commit (a cancelled booking
         # has no waitlist place).
         booking.session, booking.waitlist_position = session, None
-        now = timezone.now()
         if session.has_started(now):
             raise Conflict("The session has already started.", code=SESSION_STARTED)
         was = booking.status
-        was_confirmed = was == Booking.Status.CONFIRMED
-        refundable = cancellation_refund(booking, session, now) > 0
-        if was_confirmed:
-            # Every balance this transaction may move, in one ascending batch.
-            _lock_users_and_waitlists(
-                {booking.student_id}, {session.pk} | (others if refundable else set())
+        refunded = cancellation_refund(booking, session, now)
+        # Credits reaching the student may promote them where they wait.
+        promotable = _promotable_under_locks(waiting_on, sessions, now) if refunded else set()
+        moves = {student_id: refunded}
+        ledger = []
+        if refunded:
+            balances[student_id] += refunded
+            ledger.append(
+                CreditTransaction(
+                    user_id=student_id,
+                    amount=refunded,
+                    kind=CreditTransaction.Kind.REFUND,
+                    booking=booking,
+                    note="Cancelled in time: full refund",
+                    created_by=by,
+                )
             )
-        refunded_students = [booking.student_id] if refundable else []
-        promotable = _promotable_sessions_locked(refunded_students, sessions)
-        refunded = 0
-        if refundable:
-            refunded = _refund(booking, by=by, note="Cancelled in time: full refund")
         booking.status = Booking.Status.CANCELLED
         booking.cancelled_at = now
-        booking.save(update_fields=["status", "cancelled_at", "updated_at"])
-        promoted = promote_waitlist(session) if was_confirmed else []
-        if refunded:
-            promoted += _promote_after_refunds(sessions, promotable, skip=session.pk)
+        promoted: list[Booking] = []
+        if was == Booking.Status.CONFIRMED:
+            # The count still includes the booking being cancelled.
+            promoted += _plan_promotions(
+                session, confirmed[session_id] - 1, waitlists.get(session_id, []), balances
+            )
+        for other in sorted(promotable - {session_id}):
+            promoted += _plan_promotions(
+                sessions[other], confirmed.get(other, 0), waitlists.get(other, []), balances
+            )
+        _write_promotions(moves, ledger, promoted, [booking], now)
         cancelled = build(
             actor=by,
             verb=verbs.BOOKING_CANCELLED,
@@ -557,6 +771,10 @@ def cancel_booking(*, booking: Booking, by: User) -> CancellationResult:
         )
         record_many([cancelled, *promotion_activities(promoted)])
     return CancellationResult(booking=booking, credits_refunded=refunded, promoted=promoted)
+
+
+def _open(session: Session, now: datetime) -> bool:
+    return session.status == Session.Status.SCHEDULED and session.date_start > now
 
 
 @dataclass(frozen=True)
@@ -663,18 +881,42 @@ def _add_credits(
 ) -> tuple[CreditTransaction, list[Booking]]:
     """Credit a student with a ledger row and promote the waitlists the credits now pay for.
 
-    The grant's path, shared by positive adjustments. Precondition: inside
-    service_transaction(); the student's promotable sessions are locked here first,
-    then the users concerned, in the protocol's order.
+    The grant's path, shared by positive adjustments; a cancellation's refund promotes
+    the same way. Precondition: inside service_transaction(). The student's promotable
+    sessions are locked first (one statement), then the users concerned, in the
+    protocol's order; one read under the locks gives the waitlists, their confirmed
+    counts and the student's waitlists; the credit, the promotions' charges, the ledger
+    rows and the promoted bookings are written in bulk (`_write_promotions`).
     """
-    sessions = _lock_sessions(_promotable_sessions_of([student.pk], timezone.now()))
-    _lock_users({student.pk} | _waitlisted_students(sessions))
-    promotable = _promotable_sessions_locked([student.pk], sessions)
-    _credit(student.pk, amount)
-    entry = CreditTransaction.objects.create(
-        user=student, amount=amount, kind=kind, note=note, created_by=by
-    )
-    return entry, _promote_after_refunds(sessions, promotable)
+    now = timezone.now()
+    sessions = _lock_promotable_sessions(student.pk, now)
+    balances = _lock_users({student.pk}, waiting_on=set(sessions))
+    _, waitlists, confirmed, waiting_on = _rows_under_locks(set(sessions), student.pk, now)
+    promotable = _promotable_under_locks(waiting_on, sessions, now)
+    balances[student.pk] += amount
+    entry = CreditTransaction(user=student, amount=amount, kind=kind, note=note, created_by=by)
+    promoted: list[Booking] = []
+    for session_id in sorted(promotable):
+        promoted += _plan_promotions(
+            sessions[session_id], confirmed.get(session_id, 0), waitlists[session_id], balances
+        )
+    _write_promotions({student.pk: amount}, [entry], promoted, [], now)
+    return entry, promoted
+
+
+def _lock_promotable_sessions(student_id: int, now: datetime) -> dict[int, Session]:
+    """Lock, in ascending id and in one statement, the open sessions on whose waitlists
+    the student sits (credits reaching them may promote them there). The waitlists are
+    read as the statement starts, as a read before the lock would be: the caller reads
+    them again under the locks (`_promotable_under_locks`)."""
+    waiting_on = Booking.objects.filter(
+        student_id=student_id,
+        status=Booking.Status.WAITLISTED,
+        session__status=Session.Status.SCHEDULED,
+        session__date_start__gt=now,
+    ).values("session_id")
+    rows = Session.objects.filter(pk__in=waiting_on).order_by("pk").select_for_update()
+    return {session.pk: session for session in rows}
 
 
 def _record_credit_change(

@@ -4,6 +4,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -52,6 +53,7 @@ class StudentsAndStaffBook(BasePermission):
         return view.action != "create" or user.is_staff or user.is_student
 
 
+BIGINT_MAX = 2**63 - 1
 BOOKING_WRITE_ERRORS = {**error_responses(400, 403), **IDEMPOTENCY_RESPONSES}
 
 
@@ -117,10 +119,28 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     @idempotent
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        result = cancel_booking(booking=self.get_object(), by=request.user)
+        # The lookup (404 for a booking the caller cannot see) is made by the statement
+        # that locks its session, not by get_object.
+        try:
+            result = cancel_booking(
+                booking=booking_id(pk), by=request.user, visible_to=request.user
+            )
+        except Booking.DoesNotExist:
+            raise Http404("No Booking matches the given query.") from None
         booking = result.booking  # with its session and student, read before the commit
         booking.credits_refunded = result.credits_refunded
         return Response(BookingCancellationSerializer(booking).data)
+
+
+def booking_id(pk: str | None) -> int:
+    """The URL's booking id; what can be no booking's id is a 404, as get_object's."""
+    try:
+        value = int(pk or "")
+    except ValueError:
+        raise Http404("No Booking matches the given query.") from None
+    if not 0 < value <= BIGINT_MAX:
+        raise Http404("No Booking matches the given query.")
+    return value
 
 
 class CreditFilter(django_filters.FilterSet):

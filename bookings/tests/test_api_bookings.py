@@ -286,6 +286,13 @@ def test_who_may_cancel(as_role, bookings, role, status):
     assert (booking.status == Booking.Status.CANCELLED) == (status == 200)
 
 
+@pytest.mark.parametrize("booking_id", ["abc", "0", "-1", "999999", str(2**63), "9" * 30])
+def test_cancelling_an_id_that_names_no_booking_is_404(as_role, bookings, booking_id):
+    response = as_role("staff").post(f"{URL}{booking_id}/cancel/")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "No Booking matches the given query."
+
+
 def test_cancelling_in_time_refunds_in_full(as_role, world):
     booked = as_role("student").post(URL, {"session": world.session.pk}).json()
     response = as_role("student").post(f"{URL}{booked['id']}/cancel/")

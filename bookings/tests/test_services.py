@@ -342,6 +342,41 @@ def test_a_freed_seat_goes_to_the_oldest_waitlisted_student_who_can_pay(funded_s
     assert check_integrity() == []
 
 
+def test_a_cancellation_promotes_into_the_freed_seat_and_where_the_refund_now_pays(
+    funded_student,
+):
+    """The freed seat and the refund's promotions are planned together: the refund is
+    spent once, on the lower session id, and each balance_after is what is left then."""
+    session_a = SessionFactory(capacity=1, credit_cost=1)
+    session_b = full_session(funded_student, cost=2)
+    session_c = full_session(funded_student, cost=2)
+    holder = funded_student(3)
+    held = book_session(student=holder, session=session_a, by=holder)
+    on_b = book_session(student=holder, session=session_b, by=holder)
+    on_c = book_session(student=holder, session=session_c, by=holder)
+    (waiting,) = waitlist(funded_student, session_a, [1])
+    book_session(student=holder, session=SessionFactory(credit_cost=1), by=holder)
+    for full in (session_b, session_c):  # seats free up that nobody waiting can pay for
+        first = Booking.objects.get(session=full, status="confirmed")
+        cancel_booking(booking=first, by=first.student)
+    assert (balance(holder), statuses(on_b, on_c)) == (1, ["waitlisted", "waitlisted"])
+
+    result = cancel_booking(booking=held, by=holder)
+
+    assert result.credits_refunded == 1
+    assert [b.pk for b in result.promoted] == [waiting.pk, on_b.pk]
+    assert [b.balance_after for b in result.promoted] == [0, 0]
+    assert statuses(held, waiting, on_b, on_c) == [
+        "cancelled",
+        "confirmed",
+        "confirmed",
+        "waitlisted",
+    ]
+    assert (balance(holder), balance(waiting.student)) == (0, 0)
+    assert ledger(holder)[-2:] == [("refund", 1, held.pk), ("booking", -2, on_b.pk)]
+    assert check_integrity() == []
+
+
 @pytest.mark.parametrize(
     ("created_offsets", "winner"),
     [
@@ -653,12 +688,12 @@ def test_cancelling_with_a_promotion_costs_a_constant_number_of_queries(
     holder = Booking.objects.select_related("student").get(session=session)
     waitlist(funded_student, session, [1] * waiting_count)
 
-    # lock the session with those the student waits on, lock the booking, lock the student
-    # and the waitlisted students (one statement), promotable sessions again under the
-    # locks, refund (credit, ledger row), save the booking; promotion: the locked row with
-    # its confirmed count, the waitlist, lock its users, debit, ledger row, save the
-    # booking; one INSERT of the booking.cancelled and booking.promoted activities; one
-    # INSERT of their task rows (two emails, the promoted seat's reminder planning).
-    with django_assert_num_queries(TRANSACTION + 15):
+    # lock the session (finding the booking) with those the student waits on; lock the
+    # student and the waitlisted students; the booking, the waitlists, their confirmed
+    # counts and the student's waitlists (one read); then in bulk: the balances (refund
+    # and charge), the ledger rows, the bookings (cancelled, confirmed); one INSERT of the
+    # booking.cancelled and booking.promoted activities; one INSERT of their task rows
+    # (two emails, the promoted seat's reminder planning).
+    with django_assert_num_queries(TRANSACTION + 8):
         result = cancel_booking(booking=holder, by=holder.student)
     assert len(result.promoted) == 1

@@ -57,21 +57,14 @@ BOOK_WAITLISTED = [
 ]
 CANCEL_WITH_PROMOTION = [
     *BEFORE_THE_WORK,
-    "the booking, as the caller may see it (get_object)",
     "BEGIN",
-    "lock the session and those on whose waitlists the student sits, in ascending id",
-    "lock and re-read the booking",
-    "lock the student's and the waitlisted students' rows in ascending id",
-    "the student's promotable sessions again, under the locks",
-    "refund: credit the balance",
-    "refund: the ledger row",
-    "UPDATE the booking: cancelled",
-    "promotion: the locked session with its confirmed count",
-    "promotion: the waitlist in order",
-    "promotion: the waitlisted students' rows (already locked: a no-op lock)",
-    "promotion: conditional debit",
-    "promotion: the ledger row",
-    "promotion: UPDATE the booking: confirmed",
+    "lock the booking's session (found as the caller may see it) and those on whose "
+    "waitlists its student sits, in ascending id",
+    "lock the balances it may move (the student's, the waitlisted students'), ascending id",
+    "the booking, the waitlists with their confirmed counts, the student's waitlists",
+    "UPDATE the balances: the refund and the promotion's charge (a CASE per user)",
+    "INSERT the ledger rows: the refund and the charge",
+    "UPDATE the bookings: cancelled and confirmed (bulk_update)",
     "INSERT the booking.cancelled and booking.promoted activities (and the endpoints' EXISTS)",
     "INSERT their task rows: two emails and the reminder's planning (one statement)",
     "COMMIT",
@@ -140,3 +133,37 @@ def test_a_cancellation_that_promotes(token_client, funded_student, key):
     assert Booking.objects.get(pk=queued["id"]).status == Booking.Status.CONFIRMED
     budget = keyed(CANCEL_WITH_PROMOTION) if key else CANCEL_WITH_PROMOTION
     assert_budget(statements, budget)
+
+
+GRANT_THAT_PROMOTES = [
+    *BEFORE_THE_WORK,
+    "BEGIN",
+    "lock the sessions on whose waitlists the student sits, in ascending id",
+    "lock the student's and the waitlisted students' rows in ascending id",
+    "the waitlists with their confirmed counts, the student's waitlists",
+    "UPDATE the balances: the grant and the promotion's charge (a CASE per user)",
+    "INSERT the ledger rows: the grant and the charge",
+    "UPDATE the booking: confirmed (bulk_update)",
+    "INSERT the credits.granted and booking.promoted activities (and the endpoints' EXISTS)",
+    "INSERT their task rows: two emails and the reminder's planning (one statement)",
+    "COMMIT",
+]
+
+
+def test_a_grant_that_promotes(token_client, funded_student, staff):
+    session = SessionFactory(capacity=1, credit_cost=2)
+    holder, waiting = funded_student(2), funded_student(2)
+    held = token_client(holder).post(URL, {"session": session.pk}, format="json").json()
+    queued = token_client(waiting).post(URL, {"session": session.pk}, format="json").json()
+    token_client(waiting).post(URL, {"session": SessionFactory(credit_cost=2).pk}, format="json")
+    # The seat frees up while the student cannot pay: they stay waiting beside it.
+    token_client(holder).post(f"{URL}{held['id']}/cancel/")
+    assert Booking.objects.get(pk=queued["id"]).status == Booking.Status.WAITLISTED
+
+    response, statements = posted(
+        token_client(staff), "/api/v1/credits/grant/", None, student=waiting.pk, amount=2
+    )
+
+    assert response.status_code == 201
+    assert Booking.objects.get(pk=queued["id"]).status == Booking.Status.CONFIRMED
+    assert_budget(statements, GRANT_THAT_PROMOTES)
