@@ -103,7 +103,12 @@ def test_a_local_time_missing_or_doubled_on_a_change_day_is_refused(settings, da
 
 def test_one_date_outside_the_semester_writes_nothing_and_names_it():
     semester = semester_of(timezone.localdate() + timedelta(days=7))
-    late = semester.end_date + timedelta(days=(THURSDAY - semester.end_date.isoweekday()) % 7 or 7)
+    # The rule's first day after the term (a Tuesday or a Thursday), whatever today is.
+    late = next(
+        day
+        for day in (semester.end_date + timedelta(days=n) for n in range(1, 8))
+        if day.isoweekday() in (TUESDAY, THURSDAY)
+    )
     before = Session.objects.count()
 
     with pytest.raises(ValidationError) as refused:
