@@ -108,3 +108,32 @@ def test_scoped_edit_and_cancel(token_client):
     assert cancelled.status_code == 200
     assert cancelled.json()["sessions"] == [third]
     assert Session.objects.get(pk=third).status == "cancelled"
+
+
+def _rule_days(first, n: int) -> list:
+    """The first `n` Tuesdays and Thursdays from `first`."""
+    days = (first + timedelta(days=k) for k in range(7 * n))
+    return [day for day in days if day.isoweekday() in (2, 4)][:n]
+
+
+@pytest.mark.parametrize(("days", "status"), [(4, 200), (5, 400)])
+def test_until_date_is_inclusive_and_the_occurrence_limit_is_exact(
+    token_client, settings, days, status
+):
+    # From the mutation run: no test reached the limit (scheduling.recurrence's
+    # `limit + 1` dates) nor an until_date on a rule day.
+    settings.SERIES_MAX_OCCURRENCES = 4
+    semester = SemesterFactory()
+    first = timezone.localdate() + timedelta(days=1)
+    until = _rule_days(first, days)[-1]
+    client = token_client(semester.master_instructor)
+    fields = {"count": None, "until_date": until.isoformat(), "dry_run": True}
+
+    response = client.post(LIST, payload(semester, **fields), format="json")
+
+    assert response.status_code == status
+    if status == 200:
+        dates = [o["date_start"][:10] for o in response.json()["occurrences"]]
+        assert dates[-1] == until.isoformat() and len(dates) == 4
+    else:
+        assert response.json()["until_date"] == ["A series has at most 4 occurrences."]
