@@ -142,6 +142,8 @@ def test_duplicate_live_booking(booked):
         "VALUES (%s, %s, 'waitlisted', 0, %s, %s)"
     )
     params = [booking.student_id, booking.session_id, timezone.now(), timezone.now()]
+    # The same student's live booking elsewhere is not part of the finding.
+    book_session(student=booking.student, session=SessionFactory(), by=booking.student)
     # The database refuses it ...
     with pytest.raises(IntegrityError), transaction.atomic():
         sql(duplicate, params)
@@ -249,3 +251,21 @@ def test_each_finding_says_what_is_wrong_in_words(booked, funded_student):
             f"[overbooked] Session {session.pk} has 2 confirmed bookings for 1 seats.",
         ]
     )
+
+
+def test_findings_on_waitlists_come_session_by_session(funded_student):
+    lower, higher = SessionFactory(capacity=1), SessionFactory(capacity=1)
+    waiting = {}
+    for session in (higher, lower):  # the higher session's bookings are made first
+        holder, student = funded_student(3), funded_student(3)
+        held = book_session(student=holder, session=session, by=holder)
+        waiting[session] = book_session(student=student, session=session, by=student)
+        sql(
+            f"UPDATE {BOOKING} SET status = 'cancelled', cancelled_at = %s WHERE id = %s",
+            [timezone.now(), held.pk],
+        )
+    assert waiting[higher].pk < waiting[lower].pk
+    assert [finding.ids for finding in check_integrity()] == [
+        (waiting[lower].pk, lower.pk),
+        (waiting[higher].pk, higher.pk),
+    ]

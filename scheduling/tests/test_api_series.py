@@ -1,6 +1,6 @@
 """`/api/v1/series/`: create with dry_run, read, scoped edit and cancel."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -137,3 +137,31 @@ def test_until_date_is_inclusive_and_the_occurrence_limit_is_exact(
         assert dates[-1] == until.isoformat() and len(dates) == 4
     else:
         assert response.json()["until_date"] == ["A series has at most 4 occurrences."]
+
+
+def test_sessions_back_to_back_with_an_occurrence_do_not_conflict(token_client):
+    # From the mutation run: with several candidates the stored rows are fetched for the
+    # whole span, so only the half-open comparison (scheduling.conflicts) lets sessions
+    # that end as an occurrence starts, or start as it ends, pass.
+    semester = SemesterFactory()
+    client = token_client(semester.master_instructor)
+    plan = client.post(LIST, payload(semester, dry_run=True), format="json").json()
+    second = plan["occurrences"][1]  # inside the span, so its neighbours are fetched
+    start, end = (datetime.fromisoformat(second[key]) for key in ("date_start", "date_end"))
+    for date_start, date_end in [
+        (start - timedelta(hours=1), start),
+        (end, end + timedelta(hours=1)),
+    ]:
+        SessionFactory(
+            semester=semester,
+            instructor=semester.master_instructor,
+            location=semester.location,
+            date_start=date_start,
+            date_end=date_end,
+        )
+
+    preview = client.post(LIST, payload(semester, dry_run=True), format="json")
+    created = client.post(LIST, payload(semester), format="json")
+
+    assert preview.status_code == 200 and preview.json()["problems"] == []
+    assert created.status_code == 201
