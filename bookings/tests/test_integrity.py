@@ -142,6 +142,8 @@ def test_duplicate_live_booking(booked):
         "VALUES (%s, %s, 'waitlisted', 0, %s, %s)"
     )
     params = [booking.student_id, booking.session_id, timezone.now(), timezone.now()]
+    # The same student's live booking elsewhere is not part of the finding.
+    book_session(student=booking.student, session=SessionFactory(), by=booking.student)
     # The database refuses it ...
     with pytest.raises(IntegrityError), transaction.atomic():
         sql(duplicate, params)
@@ -149,7 +151,12 @@ def test_duplicate_live_booking(booked):
     sql("DROP INDEX booking_one_live_per_student_and_session")
     sql(duplicate, params)
     second = Booking.objects.order_by("-id").values_list("pk", flat=True).first()
-    assert found(check_integrity()) == {("duplicate_live_booking", (booking.pk, second))}
+    (finding,) = check_integrity()
+    assert (finding.check, finding.ids) == ("duplicate_live_booking", (booking.pk, second))
+    assert finding.message == (
+        f"Student {booking.student_id} holds 2 live bookings {[booking.pk, second]} "
+        f"on session {booking.session_id}."
+    )
 
 
 def test_every_finding_is_listed_and_the_command_fails(booked):
@@ -187,3 +194,78 @@ def test_the_checks_cost_one_query_each(funded_student, django_assert_num_querie
     # One query per check; rows are only read again to name the ids of a finding.
     with django_assert_num_queries(6):
         assert check_integrity() == []
+
+
+# From the mutation run (README, Mutation testing): the zero a check reads when a
+# user has no ledger row, or a session no confirmed booking, was never reached.
+
+
+def test_balance_of_a_user_without_any_ledger_row(funded_student):
+    student = funded_student(0)
+    sql(f"UPDATE {USER} SET credit_balance = 5 WHERE id = %s", [student.pk])
+    out = StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("check_integrity", stdout=out)
+
+    assert found(check_integrity()) == {("balance_mismatch", (student.pk,))}
+    assert f"User {student.pk} has a balance of 5 but ledger rows summing to 0." in out.getvalue()
+
+
+def test_waitlisted_student_on_a_session_without_any_confirmed_booking(funded_student):
+    session = SessionFactory(capacity=1)
+    first, second = funded_student(3), funded_student(3)
+    confirmed = book_session(student=first, session=session, by=first)
+    waiting = book_session(student=second, session=session, by=second)
+    sql(
+        f"UPDATE {BOOKING} SET status = 'cancelled', cancelled_at = %s WHERE id = %s",
+        [timezone.now(), confirmed.pk],
+    )
+    assert [str(finding) for finding in check_integrity()] == [
+        f"[waitlisted_with_free_seat] Booking {waiting.pk} of student {second.pk} is waitlisted "
+        f"on session {session.pk}, which has a free seat the student can pay for."
+    ]
+
+
+def test_each_finding_says_what_is_wrong_in_words(booked, funded_student):
+    session, confirmed, cancelled = booked["session"], booked["confirmed"], booked["cancelled"]
+    refund = CreditTransaction.objects.get(booking=cancelled, kind="refund").pk
+    stranger = funded_student(0)
+    sql(f"UPDATE {USER} SET credit_balance = 5 WHERE id = %s", [stranger.pk])
+    sql(f"UPDATE {BOOKING} SET credits_charged = 2 WHERE id = %s", [confirmed.pk])
+    sql(f"UPDATE {LEDGER} SET amount = 3 WHERE id = %s", [refund])
+    sql(
+        f"UPDATE {USER} SET credit_balance = credit_balance + 2 WHERE id = %s",
+        [cancelled.student_id],
+    )
+    sql(f"UPDATE {SESSION} SET capacity = 1 WHERE id = %s", [session.pk])
+
+    assert sorted(str(finding) for finding in check_integrity()) == sorted(
+        [
+            f"[balance_mismatch] User {stranger.pk} has a balance of 5 but ledger rows "
+            "summing to 0.",
+            f"[charge_mismatch] Booking {confirmed.pk} (confirmed) records 2 credits charged but "
+            "has 1 charge row(s) that do not match it.",
+            f"[refund_mismatch] Booking {cancelled.pk} (cancelled, 1 credits charged) has "
+            f"1 refund(s): transactions [{refund}].",
+            f"[overbooked] Session {session.pk} has 2 confirmed bookings for 1 seats.",
+        ]
+    )
+
+
+def test_findings_on_waitlists_come_session_by_session(funded_student):
+    lower, higher = SessionFactory(capacity=1), SessionFactory(capacity=1)
+    waiting = {}
+    for session in (higher, lower):  # the higher session's bookings are made first
+        holder, student = funded_student(3), funded_student(3)
+        held = book_session(student=holder, session=session, by=holder)
+        waiting[session] = book_session(student=student, session=session, by=student)
+        sql(
+            f"UPDATE {BOOKING} SET status = 'cancelled', cancelled_at = %s WHERE id = %s",
+            [timezone.now(), held.pk],
+        )
+    assert waiting[higher].pk < waiting[lower].pk
+    assert [finding.ids for finding in check_integrity()] == [
+        (waiting[lower].pk, lower.pk),
+        (waiting[higher].pk, higher.pk),
+    ]

@@ -1,6 +1,6 @@
 """`/api/v1/series/`: create with dry_run, read, scoped edit and cancel."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -173,3 +173,60 @@ def test_cancel_previews_the_refunds_without_writing(token_client):
     assert preview.status_code == 200
     assert len(preview.json()["cancelled"]) == 6 and preview.json()["credits_refunded"] == 0
     assert not Session.objects.filter(status="cancelled").exists()
+
+
+def _rule_days(first, n: int) -> list:
+    """The first `n` Tuesdays and Thursdays from `first`."""
+    days = (first + timedelta(days=k) for k in range(7 * n))
+    return [day for day in days if day.isoweekday() in (2, 4)][:n]
+
+
+@pytest.mark.parametrize(("days", "status"), [(4, 200), (5, 400)])
+def test_until_date_is_inclusive_and_the_occurrence_limit_is_exact(
+    token_client, settings, days, status
+):
+    # From the mutation run: no test reached the limit (scheduling.recurrence's
+    # `limit + 1` dates) nor an until_date on a rule day.
+    settings.SERIES_MAX_OCCURRENCES = 4
+    semester = SemesterFactory()
+    first = timezone.localdate() + timedelta(days=1)
+    until = _rule_days(first, days)[-1]
+    client = token_client(semester.master_instructor)
+    fields = {"count": None, "until_date": until.isoformat(), "dry_run": True}
+
+    response = client.post(LIST, payload(semester, **fields), format="json")
+
+    assert response.status_code == status
+    if status == 200:
+        dates = [o["date_start"][:10] for o in response.json()["occurrences"]]
+        assert dates[-1] == until.isoformat() and len(dates) == 4
+    else:
+        assert response.json()["until_date"] == ["A series has at most 4 occurrences."]
+
+
+def test_sessions_back_to_back_with_an_occurrence_do_not_conflict(token_client):
+    # From the mutation run: with several candidates the stored rows are fetched for the
+    # whole span, so only the half-open comparison (scheduling.conflicts) lets sessions
+    # that end as an occurrence starts, or start as it ends, pass.
+    semester = SemesterFactory()
+    client = token_client(semester.master_instructor)
+    plan = client.post(LIST, payload(semester, dry_run=True), format="json").json()
+    second = plan["occurrences"][1]  # inside the span, so its neighbours are fetched
+    start, end = (datetime.fromisoformat(second[key]) for key in ("date_start", "date_end"))
+    for date_start, date_end in [
+        (start - timedelta(hours=1), start),
+        (end, end + timedelta(hours=1)),
+    ]:
+        SessionFactory(
+            semester=semester,
+            instructor=semester.master_instructor,
+            location=semester.location,
+            date_start=date_start,
+            date_end=date_end,
+        )
+
+    preview = client.post(LIST, payload(semester, dry_run=True), format="json")
+    created = client.post(LIST, payload(semester), format="json")
+
+    assert preview.status_code == 200 and preview.json()["problems"] == []
+    assert created.status_code == 201
