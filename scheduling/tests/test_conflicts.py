@@ -206,6 +206,38 @@ def test_two_concurrent_overlapping_creations_give_one_session(settings):
     assert Session.objects.filter(title="Race").count() == 1
 
 
+@on_postgresql
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creations_in_one_room_give_one_session(settings):
+    # A location has no row to lock and no constraint behind it: the advisory lock in
+    # conflicts.lock_conflict_guards is all that keeps two of these from both passing.
+    settings.BOOKING_LOCK_TIMEOUT_MS = 30_000
+    world = build_world()
+    payload = session_payload(world)
+    spellings = ["Court 7", "court 7", " COURT  7 ", "court  7", "Court 7 "] * 2
+    calls = [
+        partial(
+            session_create,
+            by=world.master,
+            semester=world.semester,
+            title="Room race",
+            instructor=InstructorFactory(),
+            location=spelling,
+            date_start=payload["date_start"],
+            date_end=payload["date_end"],
+        )
+        for spelling in spellings
+    ]
+
+    outcome = run_together(calls)
+
+    assert len(outcome.results) == 1
+    codes = [getattr(e, "code", e) for e in outcome.errors.values()]
+    assert codes == ["location_busy"] * (len(spellings) - 1)
+    assert Session.objects.filter(title="Room race").count() == 1
+
+
 def test_the_admin_form_shows_a_conflict_on_the_instructor_field(client):
     from django.urls import reverse
 
