@@ -27,22 +27,10 @@ from .conflicts import find_conflicts, lock_conflict_guards
 from .errors import INSTRUCTOR_BUSY, LOCATION_BUSY
 from .models import Semester, Session, SessionSeries
 from .recurrence import WallClockError, local_start, occurrence_dates
-from .services import check_qualification, validate_session
+from .services import COPIED_FIELDS, check_qualification, validate_session
 
-# What each occurrence copies from its series.
-TEMPLATE_FIELDS = (
-    "title",
-    "description",
-    "instructor",
-    "group",
-    "target_specialization",
-    "mixed_specialization",
-    "session_type",
-    "capacity",
-    "credit_cost",
-    "location",
-    "meeting_link",
-)
+# What each occurrence copies from its series: what a duplicate copies.
+TEMPLATE_FIELDS = COPIED_FIELDS
 RULE_FIELDS = (
     "weekdays",
     "start_time",

@@ -46,8 +46,9 @@ EDITABLE_FIELDS = (
 # the time, the place and the type. The pages warn before such an edit
 # (bookings.selectors.students_told_of) and notifications sends the emails.
 TOLD_CHANGES = ("date_start", "date_end", "location", "session_type", "meeting_link")
-# What a duplicate copies: every field a new session is created with but the times.
-DUPLICATED_FIELDS = (
+# What a new session copies from the one it is made from (a duplicate, or a series'
+# occurrence from its template): every field a session is created with but the times.
+COPIED_FIELDS = (
     "title",
     "description",
     "instructor",
@@ -199,7 +200,7 @@ def session_duplicate(
     dates, qualification, conflicts; session.created with `duplicated_from`). It
     belongs to no series; a deliberate overlap is not copied (staff decide it anew)."""
     start = duplicate_start(session, date_start=date_start, day=day, weeks=weeks)
-    fields = {name: getattr(session, name) for name in DUPLICATED_FIELDS}
+    fields = {name: getattr(session, name) for name in COPIED_FIELDS}
     fields.update(date_start=start, date_end=start + (session.date_end - session.date_start))
     return _create(by=by, semester=session.semester, fields=fields, duplicated_from=session.pk)
 
