@@ -1,17 +1,22 @@
-"""Bulk data at the shape of SPEC §8: per session 20 bookings, 10 attendance rows, 5 feedbacks.
+"""Bulk data at the shape of SPEC §8: per session 20 bookings, 10 attendance rows, 5 feedbacks,
+and a credit ledger: one charge per booking and the grants that paid for them.
 
-Rows are written with bulk_create, not the services: this is data for reading,
-built to be consistent (no session over capacity, free sessions so the ledger
-owes nothing, nobody waitlisted while a seat is free).
+Rows are written with bulk_create and INSERT ... SELECT, not the services: this is data
+for reading, built to be consistent (no session over capacity, every balance the sum of
+its ledger rows, nobody waitlisted while a seat is free).
 """
 
 import os
 import random
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from scheduling.models import Semester
 
 BOOKINGS_PER_SESSION = 20
 CONFIRMED_PER_SESSION = 18  # the other two are cancelled
@@ -153,3 +158,42 @@ def grow_to(total_sessions: int, label: str) -> None:
             Attendance.objects.bulk_create(attendance, batch_size=BATCH)
             Feedback.objects.bulk_create(feedback, batch_size=BATCH)
         _progress(label, stop, total_sessions)
+    charge_bookings(semester)
+
+
+def charge_bookings(semester: "Semester") -> None:
+    """One charge per booking of the semester not charged yet (the session's credit cost,
+    or 1 for the free bench sessions, at the booking's created_at), and per student a
+    grant of what those charges took, just before the first: balances stay at the sum of
+    their rows (zero) and check_integrity finds nothing. Cancelled bookings keep their
+    charge unrefunded, which the rules allow. Three statements whatever the size."""
+    from django.db import connection
+
+    from bookings.models import Booking, CreditTransaction
+    from scheduling.models import Session
+
+    ledger = connection.ops.quote_name(CreditTransaction._meta.db_table)
+    bookings = connection.ops.quote_name(Booking._meta.db_table)
+    sessions = connection.ops.quote_name(Session._meta.db_table)
+    cost = "CASE WHEN s.credit_cost > 0 THEN s.credit_cost ELSE 1 END"
+    uncharged = f"""
+        FROM {bookings} b JOIN {sessions} s ON s.id = b.session_id
+        WHERE s.semester_id = %s AND b.credits_charged = 0
+          AND NOT EXISTS (SELECT 1 FROM {ledger} t WHERE t.booking_id = b.id)"""
+    columns = "(user_id, amount, kind, booking_id, note, created_by_id, created_at)"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ledger} {columns} SELECT b.student_id, SUM({cost}), 'grant', NULL, "
+            f"'bench', %s, MIN(b.created_at) {uncharged} GROUP BY b.student_id",
+            [semester.master_instructor_id, semester.pk],
+        )
+        cursor.execute(
+            f"INSERT INTO {ledger} {columns} SELECT b.student_id, -({cost}), 'booking', b.id, "
+            f"'', NULL, b.created_at {uncharged}",
+            [semester.pk],
+        )
+        cursor.execute(
+            f"UPDATE {bookings} SET credits_charged = (SELECT {cost} FROM {sessions} s "
+            f"WHERE s.id = {bookings}.session_id) WHERE credits_charged = 0 AND id IN "
+            f"(SELECT booking_id FROM {ledger} WHERE kind = 'booking')",
+        )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db.models import Count, DateField, Exists, Min, OuterRef, Q, QuerySet, Sum
@@ -62,7 +62,7 @@ class Dashboard:
     busiest_hours: list[dict[str, Any]]
 
 
-def _week(value: datetime | date) -> date:
+def _as_date(value: datetime | date) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
@@ -256,25 +256,39 @@ def semester_dashboard(semester: Semester, *, now: datetime | None = None) -> Da
         row["average"] = round(row["average"], 2)
 
     # 6: credits by week: charges and refunds of this semester's bookings, and the
-    # grants made while it ran (grants belong to no semester).
-    ledger = (
+    # grants made while it ran (grants belong to no semester). Two aggregates in one
+    # UNION ALL, not an OR across a join: the first reads the ledger rows of the
+    # semester's bookings (a semi-join), the second the grants without a booking in the
+    # semester's dates; the two are disjoint (a booking or none). Grouped by local day in
+    # SQL and rolled up into weeks here: a few hundred rows at most, and no week
+    # truncation per ledger row.
+    def by_day(rows: QuerySet) -> QuerySet:
+        return (
+            rows.order_by()
+            .annotate(day=TruncDate("created_at"))
+            .values("day", "kind")
+            .annotate(total=Sum("amount"))
+        )
+
+    ledger = by_day(
         CreditTransaction.objects.filter(
-            Q(booking__session__semester=semester)
-            | Q(
+            booking_id__in=Booking.objects.filter(session__semester=semester).values("pk")
+        )
+    ).union(
+        by_day(
+            CreditTransaction.objects.filter(
                 kind=CreditTransaction.Kind.GRANT,
                 booking__isnull=True,
                 created_at__date__gte=semester.start_date,
                 created_at__date__lte=semester.end_date,
             )
-        )
-        .order_by()
-        .annotate(week=TruncWeek(TruncDate("created_at")))
-        .values("week", "kind")
-        .annotate(total=Sum("amount"))
+        ),
+        all=True,
     )
     credits: dict[date, dict[str, Any]] = {}
     for row in ledger:
-        week = _week(row["week"])
+        day = _as_date(row["day"])
+        week = day - timedelta(days=day.weekday())
         entry = credits.setdefault(
             week, {"week": week, "charged": 0, "refunded": 0, "granted": 0, "adjusted": 0}
         )

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import models
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,3 +93,26 @@ def test_the_instruction_count_runs_its_requests(settings):
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
+
+
+@pytest.mark.django_db
+def test_the_bench_ledger_charges_every_booking_and_reconciles():
+    from django.db.models import Sum
+
+    from bench.load import grow_to
+    from bookings.integrity import check_integrity
+    from bookings.models import Booking, CreditTransaction
+
+    grow_to(3, "3")
+    grow_to(5, "5")  # a second growth charges only the new bookings
+    bookings = Booking.objects.all()
+    charges = CreditTransaction.objects.filter(kind="booking")
+    assert bookings.count() == charges.count() == 5 * 20
+    assert set(bookings.values_list("credits_charged", flat=True)) == {1}
+    assert set(charges.values_list("amount", flat=True)) == {-1}
+    # Each charge is dated as its booking.
+    assert not charges.exclude(created_at=models.F("booking__created_at")).exists()
+    grants = CreditTransaction.objects.filter(kind="grant", booking__isnull=True)
+    assert grants.aggregate(total=Sum("amount"))["total"] == 5 * 20
+    assert CreditTransaction.objects.count() == charges.count() + grants.count()
+    assert check_integrity() == []

@@ -2,12 +2,14 @@
 and a constant number of queries."""
 
 import re
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tests.factories import InstructorFactory, StudentFactory
-from bookings.models import Booking
+from bookings.models import Booking, CreditTransaction
 from bookings.tests.factories import BookingFactory
 from engagement.models import Attendance
 from engagement.tests.factories import AttendanceFactory, FeedbackFactory
@@ -147,3 +149,57 @@ def test_the_dashboard_costs_the_same_queries_at_any_size(
     with django_assert_num_queries(10):
         response = client.get(reverse("reports:dashboard", args=[world.semester.pk]))
     assert response.status_code == 200
+
+
+def test_the_credits_are_the_semesters_charges_and_the_grants_while_it_runs(world):
+    """Charges and refunds of the semester's bookings whenever made; grants (no booking)
+    made from its first day to its last, in local time; nothing of another semester."""
+    semester = world.semester
+
+    def week_of(day: date) -> date:
+        return day - timedelta(days=day.weekday())
+
+    this_week = week_of(timezone.localdate())
+
+    def local(day: date, hour: int = 0, minute: int = 0) -> datetime:
+        return timezone.make_aware(datetime.combine(day, time(hour, minute)))
+
+    def ledger_row(kind: str, amount: int, when: datetime, **fields) -> None:
+        entry = CreditTransaction.objects.create(
+            user=world.able, kind=kind, amount=amount, **fields
+        )
+        CreditTransaction.objects.filter(pk=entry.pk).update(created_at=when)
+
+    # Another semester's booking: its charge is left out, its factory grant (made now,
+    # without a booking) is counted.
+    BookingFactory(student=world.able, session=SessionFactory(credit_cost=2))
+    # Grants on the first and the last day count; the day before and after do not.
+    ledger_row("grant", 4, local(semester.start_date))
+    ledger_row("grant", 8, local(semester.end_date, 23, 59))
+    ledger_row("grant", 16, local(semester.start_date - timedelta(days=1), 23, 59))
+    ledger_row("grant", 32, local(semester.end_date + timedelta(days=1)))
+    # An adjustment of one of the semester's bookings counts, one of none does not.
+    s1_booking = Booking.objects.filter(session=world.sessions[0]).first()
+    ledger_row("adjustment", -64, local(this_week - timedelta(days=7), 12), booking=s1_booking)
+    ledger_row("adjustment", 128, local(this_week, 12))
+    # A charge of the semester's made long before it started still counts, in its week.
+    s5 = world.sessions[4]
+    early = local(semester.start_date - timedelta(days=30), 12)
+    early_booking = BookingFactory(student=StudentFactory(), session=s5, credits_charged=1)
+    CreditTransaction.objects.filter(booking=early_booking, kind="booking").update(created_at=early)
+
+    credits = semester_dashboard(semester).credits_by_week
+    assert [
+        (row["week"], row["charged"], row["refunded"], row["granted"], row["adjusted"])
+        for row in credits
+    ] == sorted(
+        [
+            (week_of(early.date()), 1, 0, 0, 0),
+            (week_of(semester.start_date), 0, 0, 4, 0),
+            (this_week - timedelta(days=7), 0, 0, 0, -64),
+            # The hand-computed semester's nine charges, refund and grants, the other
+            # semester's grant of 2 and the grant of the early charge's booking.
+            (this_week, 9, 1, 9 + 2 + 1, 0),
+            (week_of(semester.end_date), 0, 0, 8, 0),
+        ]
+    )
