@@ -4,12 +4,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.tests.factories import StaffFactory, StudentFactory
+from accounts.tests.factories import InstructorFactory, StaffFactory, StudentFactory
 from bookings.tests.factories import BookingFactory
 from engagement.tests.factories import AttendanceFactory, FeedbackFactory
 from scheduling.models import Session
 from scheduling.tests.api_world import build_world, session_payload
-from scheduling.tests.factories import PastSessionFactory, SemesterFactory
+from scheduling.tests.factories import PastSessionFactory, SemesterFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +85,42 @@ def test_the_page_statement_computes_statistics_for_the_page_ids_only(token_clie
     assert "LIMIT 10" in ids
     assert "OFFSET 10" in ids
     assert '"bookings_booking"' not in ids
+
+
+@pytest.mark.parametrize("size", [1, 10])
+def test_an_instructor_reads_links_of_a_list_without_a_query_per_row(
+    token_client, django_assert_num_queries, size
+):
+    """Only students book: an instructor's rows carry a constant "no booking" rather
+    than nothing, so the meeting-link check never asks the database row by row."""
+    SessionFactory.create_batch(size, session_type=Session.SessionType.VIRTUAL)
+    client = token_client(InstructorFactory())
+
+    with django_assert_num_queries(3):
+        response = client.get(f"{LIST}?page_size=500")
+
+    rows = response.json()["results"]
+    assert len(rows) == size
+    assert all(row["meeting_link"] is None for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("make_viewer", "checks_bookings"),
+    [(StaffFactory, False), (InstructorFactory, False), (StudentFactory, True)],
+)
+def test_only_a_students_page_statement_asks_for_their_bookings(
+    token_client, make_viewer, checks_bookings
+):
+    """Staff and instructors see every session and never book: no EXISTS per row."""
+    viewer = make_viewer()
+    BookingFactory(student=viewer if checks_bookings else StudentFactory())
+    client = token_client(viewer)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(LIST).json()["count"] == 1
+
+    page_sql = captured.captured_queries[-1]["sql"]
+    assert ("EXISTS" in page_sql) is checks_bookings
 
 
 def _semester_reads(captured: CaptureQueriesContext) -> list[str]:

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -484,7 +485,11 @@ def catalogue():
     """Sessions that differ in one visibility condition each, and the student judging them."""
     spec, other_spec = SpecializationFactory(), SpecializationFactory()
     student = StudentFactory(specialization=spec)
-    member_group, foreign_group = GroupFactory(members=[student]), GroupFactory()
+    # The foreign group has a member, so only the student's own membership counts.
+    member_group, foreign_group = (
+        GroupFactory(members=[student]),
+        GroupFactory(members=[StudentFactory()]),
+    )
     today = timezone.localdate()
     future = SemesterFactory(
         start_date=today + timedelta(days=10), end_date=today + timedelta(days=100)
@@ -506,6 +511,14 @@ def catalogue():
     booked_hidden = SessionFactory(semester=SemesterFactory(is_active=False))
     BookingFactory(student=student, session=booked_hidden, status="cancelled")
     sessions["booked_in_inactive_semester"] = booked_hidden
+    # Booked once, so visible, but in a group the student is not in: not bookable.
+    booked_foreign = SessionFactory(group=foreign_group, semester=foreign_group.semester)
+    BookingFactory(student=student, session=booked_foreign, status="cancelled")
+    sessions["booked_in_foreign_group"] = booked_foreign
+    # Someone else's booking reveals nothing: only the viewer's own bookings count.
+    booked_by_another = SessionFactory(semester=SemesterFactory(is_active=False))
+    BookingFactory(session=booked_by_another)
+    sessions["booked_by_another_in_inactive_semester"] = booked_by_another
     return student, sessions
 
 
@@ -519,6 +532,8 @@ VISIBLE_TO_STUDENT = {
     "other_specialization": False,
     "mixed_specialization": True,
     "booked_in_inactive_semester": True,
+    "booked_by_another_in_inactive_semester": False,
+    "booked_in_foreign_group": True,
 }
 
 
@@ -534,6 +549,34 @@ def test_students_see_their_current_eligible_catalogue_and_their_bookings(
 
     assert listed == visible
     assert retrieved.status_code == (200 if visible else 404)
+
+
+def test_the_schedule_page_lists_what_the_student_sees_and_may_book(client, catalogue):
+    """The student's schedule is the API's list (`visible_to`) narrowed to the sessions
+    they are eligible for (`eligible_for`): a booking keeps a session visible, not
+    bookable."""
+    student, sessions = catalogue
+    client.force_login(student)
+    page = client.get(reverse("student:schedule")).content.decode()
+
+    listed = {
+        name for name, session in sessions.items()
+        if reverse("student:session", args=[session.pk]) in page
+    }  # fmt: skip
+    bookable = {name for name, visible in VISIBLE_TO_STUDENT.items() if visible}
+    assert listed == bookable - {"booked_in_foreign_group"}
+
+
+def test_the_session_page_offers_no_booking_to_an_ineligible_student(client, catalogue):
+    student, sessions = catalogue
+    client.force_login(student)
+    offers = {
+        name: client.get(reverse("student:session", args=[sessions[name].pk])).context["offer"]
+        for name in ("open", "booked_in_foreign_group")
+    }
+    assert offers["booked_in_foreign_group"].label == "Only for the members of its group"
+    assert not offers["booked_in_foreign_group"].can_book
+    assert offers["open"].label != "Only for the members of its group"
 
 
 def test_a_student_without_specialization_sees_only_untargeted_or_mixed(token_client, catalogue):

@@ -297,3 +297,29 @@ def test_the_catalogue_turns_over_at_local_midnight_west_of_utc(token_client, cl
     with override_settings(TIME_ZONE="America/Los_Angeles"):
         assert timezone.get_current_timezone_name() == "America/Los_Angeles"
         assert _catalogue_ids(token_client, student) == {ending.pk}
+
+
+def test_the_schedule_page_keeps_the_academys_date_in_the_students_own_zone(client, clock):
+    """The student page shows times in the student's zone, but the catalogue's days are
+    the academy's: at 23:30 on March 2 in UTC it is already March 3 on Kiritimati, and
+    the semester ending March 2 is still the one on offer."""
+    clock(at(date(2031, 3, 2), 23, 30, "UTC"))
+    later = at(date(2031, 3, 4), 10, 0, "UTC")
+    ending, starting = (
+        SessionFactory(
+            semester=SemesterFactory(start_date=start_date, end_date=end_date),
+            date_start=later,
+            date_end=later + timedelta(hours=1),
+        )
+        for start_date, end_date in [
+            (date(2031, 1, 1), date(2031, 3, 2)),
+            (date(2031, 3, 3), LAST_DAY),
+        ]
+    )
+    client.force_login(StudentFactory(time_zone="Pacific/Kiritimati"))
+
+    with override_settings(TIME_ZONE="UTC"):
+        page = client.get(reverse("student:schedule")).content.decode()
+
+    assert reverse("student:session", args=[ending.pk]) in page
+    assert reverse("student:session", args=[starting.pk]) not in page
