@@ -3,7 +3,7 @@ import pytest
 from bookings.tests.factories import BookingFactory
 from engagement.tests.factories import AttendanceFactory, FeedbackFactory, ProjectSessionFactory
 from scheduling.models import Session
-from scheduling.querysets import SESSION_STATISTICS
+from scheduling.querysets import SESSION_STATISTICS, PerSessionAggregate
 from scheduling.tests.factories import PastSessionFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +52,12 @@ def test_with_stats_is_one_query_at_every_size(size, django_assert_num_queries):
         rows = list(Session.objects.with_stats())
     assert len(rows) == size
     assert all(row.confirmed_count == 1 and row.feedback_count == 1 for row in rows)
+
+
+@pytest.mark.parametrize("status", ["confirmed') OR ('1'='1", "waitlisted--", ""])
+def test_a_status_that_is_not_a_plain_value_never_reaches_the_sql(status):
+    """The statuses are written into the SQL template: anything but an identifier is
+    refused when the expression is built, naming what was passed."""
+    with pytest.raises(ValueError, match=r"^Not a status value: \(") as refused:
+        PerSessionAggregate("bookings.Booking", statuses=("confirmed", status))
+    assert repr(status) in str(refused.value)
