@@ -16,38 +16,10 @@ from bookings.services import book_session
 from config.errors import Conflict, PermissionDenied
 from engagement.tests.factories import AttendanceFactory
 from scheduling.models import Session, SessionSeries
-from scheduling.series import series_create
 from scheduling.tests.factories import SemesterFactory, SessionFactory
+from scheduling.tests.series_world import started, weekly
 
 pytestmark = pytest.mark.django_db
-
-
-def weekly(semester, by, **fields):
-    """Six Monday and Wednesday occurrences from tomorrow, 18:00 local."""
-    return series_create(
-        by=by,
-        semester=semester,
-        title="Footwork",
-        instructor=semester.master_instructor,
-        weekdays=[1, 3],
-        start_time=time(18, 0),
-        duration_minutes=60,
-        first_date=timezone.localdate() + timedelta(days=1),
-        count=6,
-        capacity=5,
-        credit_cost=2,
-        **fields,
-    )
-
-
-def started(session: Session, days_ago: int) -> Session:
-    """Move an occurrence into the past, as time would (no service moves sessions back)."""
-    start = timezone.now() - timedelta(days=days_ago)
-    Session.objects.filter(pk=session.pk).update(
-        date_start=start, date_end=start + timedelta(hours=1)
-    )
-    session.refresh_from_db()
-    return session
 
 
 def test_this_and_following_with_a_new_time_splits_the_series_and_keeps_bookings(funded_student):

@@ -15,26 +15,14 @@ from bookings.models import Booking
 from bookings.services import book_session, grant_credits
 from instructor.tests.test_pages import login, messages_of
 from scheduling.models import Session, SessionSeries
-from scheduling.series import series_create
+from scheduling.tests import series_world
 from scheduling.tests.factories import SemesterFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def weekly(semester, count=6):
-    return series_create(
-        by=semester.master_instructor,
-        semester=semester,
-        title="Footwork",
-        instructor=semester.master_instructor,
-        weekdays=[1, 3],
-        start_time=time(18, 0),
-        duration_minutes=60,
-        first_date=timezone.localdate() + timedelta(days=1),
-        count=count,
-        capacity=5,
-        credit_cost=2,
-    )
+    return series_world.weekly(semester, semester.master_instructor, count=count)
 
 
 def booked(session, credits=10):
