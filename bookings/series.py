@@ -31,6 +31,7 @@ from scheduling.series import (
     Problem,
     check_rule,
     local_date,
+    occurrences_created,
     refuse,
     template_values,
 )
@@ -589,18 +590,7 @@ def _reschedule(
                 credits_refunded=refunded,
             )
         ]
-        entries += [
-            build(
-                actor=by,
-                verb=verbs.SESSION_CREATED,
-                target=new,
-                session_id=new.pk,
-                title=new.title,
-                date_start=new.date_start,
-                series_id=edited.pk,
-            )
-            for new in created
-        ]
+        entries += occurrences_created(created, by=by)
         record_many(entries)
     return SeriesChangeResult(
         sessions=[now for now, _ in plan.changed] + created,

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from activity import verbs
+from activity.models import Activity
 from activity.services import build, record_many
 from config.atomic import service_transaction
 from config.errors import Conflict, DomainError, PermissionDenied
@@ -246,20 +247,26 @@ def _save_plans(by: User, plans: list[SeriesPlan], **data: Any) -> list[SessionS
                     **data,
                 )
             )
-        entries += [
-            build(
-                actor=by,
-                verb=verbs.SESSION_CREATED,
-                target=session,
-                session_id=session.pk,
-                title=session.title,
-                date_start=session.date_start,
-                series_id=session.series_id,
-            )
-            for session in created
-        ]
+        entries += occurrences_created(created, by=by)
         record_many(entries)
     return [plan.series for plan in plans]
+
+
+def occurrences_created(created: list[Session], *, by: User) -> list[Activity]:
+    """The `session.created` activities of occurrences written in bulk, for the caller's
+    `record_many` (one INSERT with its other activities)."""
+    return [
+        build(
+            actor=by,
+            verb=verbs.SESSION_CREATED,
+            target=session,
+            session_id=session.pk,
+            title=session.title,
+            date_start=session.date_start,
+            series_id=session.series_id,
+        )
+        for session in created
+    ]
 
 
 def rule_times(date_start: datetime, date_end: datetime) -> dict[str, Any]:
