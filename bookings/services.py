@@ -149,14 +149,6 @@ def _refund(booking: Booking, *, by: User | None, note: str) -> int:
     return amount
 
 
-def _lock(session_id: int) -> Session:
-    try:
-        return lock_session(session_id)
-    except Session.DoesNotExist:
-        # Deleted while the caller waited for its lock (or before): a state, not a crash.
-        raise Conflict("The session no longer exists.", code=SESSION_DELETED) from None
-
-
 def _lock_for_booking(session_id: int, student: User, viewer: User | None = None) -> Session:
     """`lock_session` with the student's eligibility read in the same statement
     (`student_eligible`): it depends on the session's own columns and on group

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import InstructorFactory, StudentFactory
+from activity.models import Activity
 from bookings import services
 from bookings.integrity import check_integrity
 from bookings.models import Booking, CreditTransaction
@@ -437,6 +438,33 @@ def test_raising_capacity_promotes_payers_in_order(funded_student, old, new, pro
     assert statuses(*waiting) == expected
     assert [balance(b.student) for b in waiting] == [0] + [
         0 if i in promoted else 1 for i in (1, 2, 3)
+    ]
+    assert check_integrity() == []
+
+
+@pytest.mark.parametrize("waiting_count", [1, 8])
+def test_raising_capacity_promotes_at_a_constant_cost_and_records_each_balance(
+    funded_student, django_assert_num_queries, waiting_count
+):
+    """One more seat promotes the first payer whatever the waitlist's length, and the
+    `booking.promoted` activity says what the student has left (webhooks and emails
+    read it). The count also guards the locked read of the session: a field left out
+    of it would be loaded again, one query more."""
+    session = full_session(funded_student, capacity=1, cost=2)
+    waiting = waitlist(funded_student, session, [5] * waiting_count)
+    session.refresh_from_db()
+    master = session.semester.master_instructor
+
+    # lock the session; its edit (UPDATE); confirmed count; the locked re-read with the
+    # seat count; the waitlist; lock the waiting students; then for the promoted one:
+    # debit, ledger row, booking UPDATE; one INSERT of the activities, one of the tasks.
+    with django_assert_num_queries(TRANSACTION + 11):
+        session_update(session=session, by=master, capacity=2)
+
+    assert statuses(*waiting) == ["confirmed"] + ["waitlisted"] * (waiting_count - 1)
+    promoted = Activity.objects.filter(verb="booking.promoted")
+    assert [(a.student_id, a.data) for a in promoted] == [
+        (waiting[0].student_id, {"credits_charged": 2, "balance_after": 3})
     ]
     assert check_integrity() == []
 
