@@ -59,7 +59,7 @@ MEANINGS: dict[str, str] = {
     BOOKING_PROMOTED: "A waitlisted booking got a freed seat and was charged; "
     "data: credits_charged, balance_after.",
     BOOKING_CANCELLED: "A booking was cancelled; data: credits_refunded, was (the old status), "
-    "cancelled_by (student, staff, instructor or session_cancelled).",
+    "cancelled_by (student, staff or session_cancelled).",
     CREDITS_GRANTED: "Staff granted credits to a student; data: amount, note.",
     CREDITS_ADJUSTED: "Staff corrected a student's balance; data: amount (signed), note.",
     ATTENDANCE_RECORDED: "A student's attendance was marked for the first time; data: status.",

@@ -440,9 +440,9 @@ def session_update(*, session: Session, by: User, **changes: Any) -> Session:
 
 
 def _cancelled_by(by: User, booking: Booking) -> str:
-    if by.pk == booking.student_id:
-        return "student"
-    return "staff" if by.is_staff else "instructor"
+    # Only the student or staff may cancel a single booking (`cancel_booking`); an
+    # instructor's cancellations are their session's ("session_cancelled").
+    return "student" if by.pk == booking.student_id else "staff"
 
 
 @dataclass(frozen=True)

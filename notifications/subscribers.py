@@ -16,7 +16,6 @@ from .tasks import schedule_reminder, send_activity_email
 CANCELLED_BY = {
     "student": kinds.BOOKING_CANCELLED,
     "staff": kinds.BOOKING_CANCELLED_BY_ACADEMY,
-    "instructor": kinds.BOOKING_CANCELLED_BY_ACADEMY,
     "session_cancelled": kinds.SESSION_CANCELLED,
 }
 DIRECT = {

@@ -81,6 +81,11 @@ def test_each_service_records_its_verb_with_actor_and_data(funded_student, staff
     assert (promoted.actor, promoted.student, promoted.target_id) == (None, second, waiting.pk)
     assert promoted.data == {"credits_charged": 2, "balance_after": 3}
 
+    cancel_booking(booking=waiting, by=second)
+    entry = last("booking.cancelled")
+    assert (entry.actor, entry.student) == (second, second)
+    assert entry.data == {"credits_refunded": 2, "cancelled_by": "student", "was": "confirmed"}
+
     grant = grant_credits(student=first, amount=4, note="Bonus", by=staff)
     entry = last("credits.granted")
     assert (entry.actor, entry.student, entry.target_id) == (staff, first, grant.pk)

@@ -469,6 +469,22 @@ def test_raising_capacity_promotes_at_a_constant_cost_and_records_each_balance(
     assert check_integrity() == []
 
 
+@pytest.mark.parametrize("waiting_count", [0, 6])
+def test_an_edit_that_frees_no_seat_reads_no_waitlist(
+    funded_student, django_assert_num_queries, waiting_count
+):
+    """Only a higher capacity or a lower cost can promote: a new title, or the same
+    capacity and cost given again, costs the same queries however long the waitlist."""
+    session = full_session(funded_student, capacity=1, cost=2)
+    waitlist(funded_student, session, [5] * waiting_count)
+    session.refresh_from_db()
+    master = session.semester.master_instructor
+
+    # lock the session; its edit; the confirmed count; one INSERT of the activity.
+    with django_assert_num_queries(TRANSACTION + 4):
+        session_update(session=session, by=master, title="Renamed", capacity=1, credit_cost=2)
+
+
 def test_lowering_the_cost_promotes_students_who_can_now_pay(funded_student):
     session = full_session(funded_student, capacity=1, cost=3)
     (waiting,) = waitlist(funded_student, session, [1])
@@ -528,6 +544,27 @@ def test_a_refund_promotes_the_student_on_another_waitlist(funded_student):
 
     assert [b.pk for b in result.promoted] == [waiting.pk]
     assert statuses(elsewhere, waiting) == ["cancelled", "confirmed"]
+    assert check_integrity() == []
+
+
+def test_a_one_credit_refund_promotes_the_student_past_an_older_waiter_who_cannot_pay(
+    funded_student,
+):
+    """The older waiter's balance is read (and locked) with the refunded student's,
+    even when the refund is a single credit: they are skipped because they cannot pay,
+    not because their balance was never read."""
+    wanted = full_session(funded_student, cost=1)
+    older, waiting = waitlist(funded_student, wanted, [0, 0])
+    holder = Booking.objects.get(session=wanted, status="confirmed")
+    cancel_booking(booking=holder, by=holder.student)
+    assert statuses(older, waiting) == ["waitlisted", "waitlisted"]
+    elsewhere = Booking.objects.get(student=waiting.student, status="confirmed")
+
+    result = cancel_booking(booking=elsewhere, by=waiting.student)
+
+    assert (result.credits_refunded, [b.pk for b in result.promoted]) == (1, [waiting.pk])
+    assert statuses(older, waiting) == ["waitlisted", "confirmed"]
+    assert [balance(older.student), balance(waiting.student)] == [0, 0]
     assert check_integrity() == []
 
 

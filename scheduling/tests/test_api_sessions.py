@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import InstructorFactory, StudentFactory
+from activity.models import Activity
 from bookings.models import Booking, CreditTransaction
 from bookings.tests.factories import BookingFactory, CreditGrantFactory
 from engagement.tests.factories import AttendanceFactory, FeedbackFactory, ProjectSessionFactory
@@ -411,7 +412,27 @@ def test_cancel_refunds_confirmed_bookings_and_cancels_open_ones(token_client, w
         student = User.objects.get(pk=booking.student_id)
         ledger = CreditTransaction.objects.filter(user=student)
         assert student.credit_balance == sum(ledger.values_list("amount", flat=True))
-        assert ledger.filter(kind="refund", booking=booking).get().amount == booking.credits_charged
+        refund = ledger.filter(kind="refund", booking=booking).get()
+        assert (refund.amount, refund.note, refund.created_by_id) == (
+            booking.credits_charged,
+            "Session cancelled: full refund",
+            world.master.pk,
+        )
+
+
+def test_cancelling_a_free_seat_refunds_nothing_and_writes_no_ledger_row(token_client, world):
+    """A confirmed booking charged 0 credits (the cost was 0 when it was made) is
+    cancelled with its session: no refund row, and 0 in the response and the activity."""
+    session = SessionFactory(semester=world.session.semester, credit_cost=0)
+    free = BookingFactory(session=session)
+    rows_before = CreditTransaction.objects.count()
+
+    response = token_client(world.master).post(detail(session, "cancel/"))
+
+    assert (response.status_code, response.json()["credits_refunded"]) == (200, 0)
+    assert CreditTransaction.objects.count() == rows_before
+    cancelled = Activity.objects.get(verb="booking.cancelled", target_id=free.pk)
+    assert cancelled.data["credits_refunded"] == 0
 
 
 def test_cancelling_twice_is_409(token_client, world):
