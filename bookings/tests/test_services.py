@@ -531,6 +531,21 @@ def test_a_grant_promotes_the_student_where_a_seat_is_free(funded_student, staff
     assert check_integrity() == []
 
 
+def test_a_grant_promotes_the_student_past_an_older_waiter_who_cannot_pay(funded_student, staff):
+    """The grant reads the whole waitlist's balances under their locks: the older waiter
+    is skipped because they cannot pay, and the granted student takes the seat."""
+    session = full_session(funded_student, cost=2)
+    older, waiting = waitlist(funded_student, session, [1, 0])
+    holder = Booking.objects.get(session=session, status="confirmed")
+    cancel_booking(booking=holder, by=holder.student)
+
+    grant_credits(student=waiting.student, amount=2, by=staff)
+
+    assert statuses(older, waiting) == ["waitlisted", "confirmed"]
+    assert [balance(older.student), balance(waiting.student)] == [1, 0]
+    assert check_integrity() == []
+
+
 def test_a_refund_promotes_the_student_on_another_waitlist(funded_student):
     wanted = full_session(funded_student, cost=2)
     (waiting,) = waitlist(funded_student, wanted, [0])
