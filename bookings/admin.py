@@ -23,7 +23,7 @@ from config.admin_base import ReadOnlyAdmin
 from config.errors import DomainError
 
 from .models import Booking, CreditTransaction, IdempotencyKey
-from .services import MAX_GRANT, adjust_credits, cancel_booking, grant_credits
+from .services import MAX_GRANT, NOTE_MAX_LENGTH, adjust_credits, cancel_booking, grant_credits
 
 
 @admin.register(Booking)
@@ -113,7 +113,7 @@ PREVIEW = 20
 
 class GrantCreditsForm(forms.Form):
     amount = forms.IntegerField(min_value=1, max_value=MAX_GRANT)
-    note = forms.CharField(max_length=255, required=False)
+    note = forms.CharField(max_length=NOTE_MAX_LENGTH, required=False)
 
 
 class AdjustCreditsForm(forms.Form):
@@ -122,7 +122,7 @@ class AdjustCreditsForm(forms.Form):
         max_value=MAX_GRANT,
         help_text="Signed: positive adds credits, negative takes them.",
     )
-    note = forms.CharField(max_length=255, help_text="Why the balance is corrected.")
+    note = forms.CharField(max_length=NOTE_MAX_LENGTH, help_text="Why the balance is corrected.")
 
     def clean_amount(self) -> int:
         amount = self.cleaned_data["amount"]

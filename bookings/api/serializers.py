@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from bookings.models import Booking, CreditTransaction
+from bookings.services import NOTE_MAX_LENGTH
 from config.fields import StrictCharField, StrictIntegerField, StrictPrimaryKeyRelatedField
 
 
@@ -85,11 +86,11 @@ class CreditGrantSerializer(serializers.Serializer):
     # Who may receive credits and how many are grant_credits' rules; it answers 400.
     student = StrictPrimaryKeyRelatedField(queryset=User.objects.all())
     amount = StrictIntegerField()
-    note = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default="")
 
 
 class CreditAdjustmentSerializer(serializers.Serializer):
     # The sign, the bounds and who may be adjusted are adjust_credits' rules; it answers 400.
     student = StrictPrimaryKeyRelatedField(queryset=User.objects.all())
     amount = StrictIntegerField(help_text="Signed: positive adds credits, negative takes them.")
-    note = StrictCharField(max_length=255, help_text="Why the balance is corrected.")
+    note = StrictCharField(max_length=NOTE_MAX_LENGTH, help_text="Why the balance is corrected.")

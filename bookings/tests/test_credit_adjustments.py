@@ -130,6 +130,38 @@ def test_invalid_adjustments_are_400_naming_the_field(as_role, world, payload, f
     assert adjustments() == []
 
 
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        (
+            {"student": "instructor", "amount": 5, "note": "n"},
+            "student",
+            "Credits are granted to students only.",
+        ),
+        (
+            {"student": "student", "amount": MAX_GRANT + 1, "note": "n"},
+            "amount",
+            f"An adjustment is between -{MAX_GRANT} and {MAX_GRANT} credits, not 0.",
+        ),
+    ],
+)
+def test_each_refusal_says_the_rule(as_role, world, payload, field, message):
+    payload["student"] = getattr(world, payload["student"]).pk
+    response = as_role("staff").post(ADJUST_URL, payload, format="json")
+
+    assert (response.status_code, response.json()[field]) == (400, [message])
+
+
+def test_the_largest_adjustment_with_the_longest_note_is_accepted(as_role, world):
+    payload = {"student": world.student.pk, "amount": MAX_GRANT, "note": "x" * 255}
+
+    response = as_role("staff").post(ADJUST_URL, payload, format="json")
+
+    assert response.status_code == 201
+    assert balance_of(world.student) == 10 + MAX_GRANT
+    assert check_integrity() == []
+
+
 def test_a_credit_promotes_the_waitlist_it_now_pays_for(as_role, world):
     session = SessionFactory(capacity=2, credit_cost=3)
     BookingFactory(session=session)

@@ -195,6 +195,8 @@ def test_a_free_seat_confirms_and_charges_with_a_ledger_row(funded_student, cost
     assert balance(student) == 5 - cost
     charges = [("booking", -cost, booking.pk)] if cost else []
     assert ledger(student) == [("grant", 5, None), *charges]
+    notes = CreditTransaction.objects.filter(booking=booking).values_list("note", flat=True)
+    assert list(notes) == ([f"Booking of session {session.pk}"] if cost else [])
 
 
 def test_a_full_session_waitlists_without_charging(funded_student):
@@ -675,23 +677,32 @@ def test_grant_moves_the_balance_with_a_ledger_row(staff):
     )
 
 
+BOUNDS = f"A grant is between 1 and {MAX_GRANT} credits."
+
+
 @pytest.mark.parametrize(
-    ("amount", "note", "to_student", "field"),
+    ("amount", "note", "to_student", "field", "message"),
     [
-        (0, "", True, "amount"),
-        (-3, "", True, "amount"),
-        (MAX_GRANT + 1, "", True, "amount"),
-        (5, "x" * 256, True, "note"),
-        (5, "", False, "student"),
+        (0, "", True, "amount", BOUNDS),
+        (-3, "", True, "amount", BOUNDS),
+        (MAX_GRANT + 1, "", True, "amount", BOUNDS),
+        (5, "x" * 256, True, "note", "A note has at most 255 characters."),
+        (5, "", False, "student", "Credits are granted to students only."),
     ],
 )
-def test_invalid_grants_are_refused(staff, amount, note, to_student, field):
+def test_invalid_grants_are_refused(staff, amount, note, to_student, field, message):
     user = StudentFactory() if to_student else InstructorFactory()
     with pytest.raises(ValidationError) as refused:
         grant_credits(student=user, amount=amount, note=note, by=staff)
-    assert field in refused.value.message_dict
+    assert refused.value.message_dict == {field: [message]}
     assert balance(user) == 0
     assert not CreditTransaction.objects.exists()
+
+
+def test_the_largest_grant_with_the_longest_note_is_accepted(staff):
+    student = StudentFactory()
+    grant_credits(student=student, amount=MAX_GRANT, note="x" * 255, by=staff)
+    assert balance(student) == MAX_GRANT
 
 
 def test_only_staff_may_grant():
