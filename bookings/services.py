@@ -268,10 +268,10 @@ def is_eligible(student: User, session: Session) -> bool:
     return Session.objects.filter(pk=session.pk).eligible_for(student).exists()
 
 
-def _check_open_for_booking(session: Session, now: timezone.datetime) -> None:
+def _check_open_for_booking(session: Session) -> None:
     if session.status == Session.Status.CANCELLED:
         raise Conflict("The session has been cancelled.", code=SESSION_CANCELLED)
-    if session.has_started(now):
+    if session.has_started():
         raise Conflict("The session has already started.", code=SESSION_STARTED)
 
 
@@ -292,8 +292,7 @@ def book_session(
         raise Conflict("Only students can book sessions.", code=NOT_ELIGIBLE)
     with service_transaction():
         session = _lock_for_booking(session_id, student, visible_to)
-        now = timezone.now()
-        _check_open_for_booking(session, now)
+        _check_open_for_booking(session)
         if not session.student_eligible:
             raise Conflict("You are not eligible for this session.", code=NOT_ELIGIBLE)
         counts = seat_counts(session, student.pk)

@@ -172,6 +172,7 @@ def test_a_student_may_not_book_for_another(as_role, world):
         URL, {"session": world.session.pk, "student": world.other_student.pk}
     )
     assert response.status_code == 403
+    assert response.json()["detail"] == "You may only book for yourself."
     assert not Booking.objects.exists()
 
 
@@ -189,6 +190,17 @@ def test_a_full_session_waitlists_without_charging(as_role, world):
     )
     world.student.refresh_from_db()
     assert world.student.credit_balance == 10
+
+
+def test_a_new_waiter_is_told_their_place_behind_those_already_waiting(as_role, world):
+    world.session.capacity = 1
+    world.session.save()
+    BookingFactory(session=world.session)
+    BookingFactory.create_batch(2, session=world.session, status=Booking.Status.WAITLISTED)
+
+    response = as_role("student").post(URL, {"session": world.session.pk})
+
+    assert (response.status_code, response.json()["waitlist_position"]) == (201, 3)
 
 
 def test_unknown_and_invisible_sessions_do_not_exist_for_a_student(as_role, world):
@@ -211,16 +223,20 @@ def _booked_before(world, session):
 
 
 @pytest.mark.parametrize(
-    ("situation", "code"),
+    ("situation", "code", "detail"),
     [
-        ("already_booked", "already_booked"),
-        ("session_cancelled", "session_cancelled"),
-        ("session_started", "session_started"),
-        ("not_eligible", "not_eligible"),
-        ("insufficient_credits", "insufficient_credits"),
+        ("already_booked", "already_booked", "You already hold a booking for this session."),
+        ("session_cancelled", "session_cancelled", "The session has been cancelled."),
+        ("session_started", "session_started", "The session has already started."),
+        ("not_eligible", "not_eligible", "You are not eligible for this session."),
+        (
+            "insufficient_credits",
+            "insufficient_credits",
+            "This session costs 11 credits; your balance is too low.",
+        ),
     ],
 )
-def test_the_engine_refusals_are_409_with_their_code(as_role, world, situation, code):
+def test_the_engine_refusals_are_409_with_their_code(as_role, world, situation, code, detail):
     session = world.session
     if situation == "already_booked":
         BookingFactory(student=world.student, session=session)
@@ -237,8 +253,7 @@ def test_the_engine_refusals_are_409_with_their_code(as_role, world, situation, 
     before = Booking.objects.live().count()
     response = as_role("student").post(URL, {"session": session.pk})
     assert response.status_code == 409
-    assert response.json()["code"] == code
-    assert set(response.json()) == {"detail", "code"}
+    assert response.json() == {"detail": detail, "code": code}
     assert Booking.objects.live().count() == before
 
 
@@ -247,7 +262,7 @@ def test_staff_cannot_book_a_non_student(as_role, world):
         URL, {"session": world.session.pk, "student": world.instructor.pk}
     )
     assert response.status_code == 409
-    assert response.json()["code"] == "not_eligible"
+    assert response.json() == {"detail": "Only students can book sessions.", "code": "not_eligible"}
 
 
 @pytest.mark.parametrize(

@@ -239,7 +239,10 @@ def test_a_deleted_session_is_a_conflict_not_a_crash(funded_student):
     Session.objects.filter(pk=session.pk).delete()
     with pytest.raises(Conflict) as refused:
         book_session(student=student, session=session, by=student)
-    assert refused.value.code == "session_deleted"
+    assert (refused.value.code, refused.value.message) == (
+        "session_deleted",
+        "The session no longer exists.",
+    )
 
 
 # --- Cancelling a booking ----------------------------------------------------------------
