@@ -79,6 +79,7 @@ def test_each_service_records_its_verb_with_actor_and_data(funded_student, staff
     assert cancelled.actor == staff
     assert cancelled.data == {"credits_refunded": 2, "cancelled_by": "staff", "was": "confirmed"}
     assert (promoted.actor, promoted.student, promoted.target_id) == (None, second, waiting.pk)
+    assert promoted.session_id == session.pk
     assert promoted.data == {"credits_charged": 2, "balance_after": 3}
 
     cancel_booking(booking=waiting, by=second)

@@ -522,6 +522,23 @@ def test_capacity_cannot_drop_below_the_confirmed_count(funded_student, confirme
 # --- Credits reaching a waitlisted student ----------------------------------------------
 
 
+def test_waiters_who_joined_at_the_same_instant_are_promoted_in_id_order(funded_student):
+    """`created_at` ties break on the id. The later id is written first, so that a
+    table read in storage order (PostgreSQL's) would put it first without the tie-break."""
+    session = full_session(funded_student, cost=1)
+    later = BookingFactory(pk=900_002, session=session, status="waitlisted")
+    earlier = BookingFactory(pk=900_001, session=session, status="waitlisted")
+    for booking in (later, earlier):
+        CreditGrantFactory(user=booking.student, amount=1)
+    Booking.objects.filter(pk__in=[later.pk, earlier.pk]).update(created_at=timezone.now())
+    holder = Booking.objects.get(session=session, status="confirmed")
+
+    result = cancel_booking(booking=holder, by=holder.student)
+
+    assert [b.pk for b in result.promoted] == [earlier.pk]
+    assert statuses(earlier, later) == ["confirmed", "waitlisted"]
+
+
 def test_a_grant_promotes_the_student_where_a_seat_is_free(funded_student, staff):
     session = full_session(funded_student, cost=2)
     (waiting,) = waitlist(funded_student, session, [0])
