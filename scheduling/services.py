@@ -158,6 +158,10 @@ def _create(*, by: User, semester: Semester, fields: dict[str, Any], **data: Any
     return session
 
 
+# Ten years: far enough for any plan, near enough to catch a typo.
+MAX_DUPLICATE_WEEKS = 520
+
+
 def duplicate_start(
     session: Session,
     *,
@@ -178,8 +182,8 @@ def duplicate_start(
     local = timezone.localtime(session.date_start, timezone.get_default_timezone())
     if day is None:
         weeks = 1 if weeks is None else weeks
-        if not isinstance(weeks, int) or not 1 <= abs(weeks) <= 520:
-            raise ValidationError({"weeks": "Whole weeks, 1 to 520 either way."})
+        if not isinstance(weeks, int) or not 1 <= abs(weeks) <= MAX_DUPLICATE_WEEKS:
+            raise ValidationError({"weeks": f"Whole weeks, 1 to {MAX_DUPLICATE_WEEKS} either way."})
         day = local.date() + timedelta(weeks=weeks)
     try:
         return local_start(day, local.time())

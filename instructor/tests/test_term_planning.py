@@ -2,7 +2,7 @@
 for (a start in the past; a change booked students will be told about) and "Duplicate",
 through Django's test client."""
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -278,6 +278,31 @@ def test_duplicate_copies_the_session_to_the_day_at_the_same_time(client, semest
     )
     assert (copy.title, copy.capacity) == ("Serve drills", 9)
     assert "duplicated to" in messages_of(response)[0]
+
+
+def test_duplicate_keeps_the_academys_wall_clock_for_an_instructor_in_another_zone(
+    client, settings, master
+):
+    """The page runs in the instructor's zone (New York); the copy still starts at the
+    session's time in the academy's zone (18:00 in Berlin), not at New York's 12:00."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    master.time_zone = "America/New_York"
+    master.save(update_fields=["time_zone"])
+    semester = SemesterFactory(master_instructor=master)
+    berlin = timezone.get_default_timezone()
+    day = semester.start_date + timedelta(days=3)
+    start = timezone.make_aware(datetime.combine(day, time(18, 0)), berlin)
+    session = SessionFactory(
+        semester=semester, instructor=master, date_start=start, date_end=start + timedelta(hours=1)
+    )
+    url = reverse("instructor:session-duplicate", args=[session.pk])
+
+    login(client, master).post(url, {"day": (day + timedelta(days=1)).isoformat()})
+
+    copy = Session.objects.exclude(pk=session.pk).get()
+    assert timezone.localtime(copy.date_start, berlin).replace(tzinfo=None) == datetime.combine(
+        day + timedelta(days=1), time(18, 0)
+    )
 
 
 def test_a_refused_duplicate_says_why_and_writes_nothing(client, semester, master):

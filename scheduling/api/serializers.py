@@ -25,7 +25,7 @@ from config.fields import (
 from scheduling.access import can_see_meeting_link
 from scheduling.models import Group, Semester, Session, Specialization, meeting_link_validator
 from scheduling.querysets import SESSION_STATISTICS
-from scheduling.services import EDITABLE_FIELDS
+from scheduling.services import EDITABLE_FIELDS, MAX_DUPLICATE_WEEKS
 
 
 class SpecializationSerializer(StrictModelSerializer):
@@ -312,26 +312,19 @@ class SessionConflictErrorSerializer(serializers.Serializer):
 
 
 class SessionDuplicateSerializer(serializers.Serializer):
-    """Where the copy goes: a start, or a number of weeks later (default: one)."""
+    """Where the copy goes: a start, or a number of weeks later (default: one). Which of
+    them may be given, and how many weeks, are `duplicate_start`'s rules; it answers 400."""
 
     date_start = serializers.DateTimeField(
         required=False, help_text="The copy's start; its length is the session's."
     )
     weeks = serializers.IntegerField(
         required=False,
-        min_value=-520,
-        max_value=520,
-        help_text="Whole weeks later (negative: earlier), at the same local wall-clock time.",
+        help_text=(
+            f"Whole weeks later (negative: earlier), 1 to {MAX_DUPLICATE_WEEKS} either way, "
+            "at the same local wall-clock time. Not with date_start."
+        ),
     )
-
-    def validate(self, data: dict) -> dict:
-        if "date_start" in data and "weeks" in data:
-            raise serializers.ValidationError(
-                {"weeks": "Give either date_start or weeks, not both."}
-            )
-        if data.get("weeks") == 0:
-            raise serializers.ValidationError({"weeks": "Zero weeks is the session itself."})
-        return data
 
 
 class SemesterCopySerializer(serializers.Serializer):

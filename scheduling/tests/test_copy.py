@@ -2,7 +2,7 @@
 another semester shifted by whole weeks, each checked like any new session, through
 the services and the API."""
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -106,9 +106,64 @@ def test_a_duplicate_is_checked_like_a_new_session(token_client):
     assert conflict.status_code == 409 and conflict.json()["code"] == "instructor_busy"
     assert conflict.json()["conflicts"][0]["id"] == busy.pk
     assert outside.status_code == 400 and "within semester" in str(outside.json())
-    assert both.status_code == 400 and "weeks" in both.json()
+    assert both.json() == {"date_start": ["Give a start, a day or a number of weeks, not several."]}
     assert stranger.status_code == 403
     assert Session.objects.count() == before
+
+
+WEEKS = "Whole weeks, 1 to 520 either way."
+
+
+@pytest.mark.parametrize("weeks", [0, 521, -521, 10**20])
+def test_weeks_outside_one_to_520_either_way_are_400_naming_weeks(token_client, weeks):
+    session = SessionFactory()
+    url = f"/api/v1/sessions/{session.pk}/duplicate/"
+
+    response = token_client(session.semester.master_instructor).post(
+        url, {"weeks": weeks}, format="json"
+    )
+
+    assert (response.status_code, response.json()["weeks"]) == (400, [WEEKS])
+    assert Session.objects.count() == 1
+
+
+@pytest.mark.parametrize("weeks", [520, -520])
+def test_520_weeks_either_way_is_a_count_the_rule_accepts(token_client, weeks):
+    """Ten years away is outside the semester: refused for that, not for the count."""
+    session = SessionFactory()
+    url = f"/api/v1/sessions/{session.pk}/duplicate/"
+
+    response = token_client(session.semester.master_instructor).post(
+        url, {"weeks": weeks}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "weeks" not in response.json() and "within semester" in str(response.json())
+
+
+def test_a_duplicate_onto_a_skipped_wall_clock_hour_is_400_naming_date_start(
+    token_client, settings
+):
+    """02:30 does not exist in Berlin on 28 March 2027 (the clocks skip 02:00-03:00)."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    semester = term(date(2027, 3, 1))
+    berlin = timezone.get_default_timezone()
+    start = timezone.make_aware(datetime(2027, 3, 21, 2, 30), berlin)
+    session = SessionFactory(
+        semester=semester,
+        instructor=semester.master_instructor,
+        date_start=start,
+        date_end=start + timedelta(hours=1),
+    )
+    url = f"/api/v1/sessions/{session.pk}/duplicate/"
+
+    response = token_client(semester.master_instructor).post(url, {"weeks": 1}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["date_start"] == [
+        "2027-03-28: 02:30 does not exist in Europe/Berlin that day (the clocks skip it)."
+    ]
+    assert Session.objects.count() == 1
 
 
 # Copying a semester's series
