@@ -111,6 +111,9 @@ def test_a_semester_with_sessions_cannot_be_deleted(token_client, world):
     body = response.json()
     assert body["code"] == "protected"
     assert body["blocking"] == {"sessions": 2, "groups": 1, "projects": 1, "series": 0}
+    assert body["detail"] == (
+        "The semester cannot be deleted: it is referenced by 1 groups, 2 sessions, 1 projects."
+    )
     assert Semester.objects.filter(pk=world.semester.pk).exists()
 
 
