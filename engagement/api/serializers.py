@@ -88,7 +88,8 @@ class FeedbackCreateSerializer(serializers.Serializer):
     session = _VisibleSessionField()
     # The 1..5 range is feedback_give's rule (and a database constraint): it answers 400.
     rating = StrictIntegerField()
-    comment = StrictCharField(required=False, allow_blank=True, default="")
+    # Left out, it is feedback_give's default (none).
+    comment = StrictCharField(required=False, allow_blank=True)
 
 
 # A project spans a semester's sessions: far fewer than this; more is a 400.
@@ -109,7 +110,8 @@ class ProjectSerializer(serializers.ModelSerializer):
 class ProjectCreateSerializer(serializers.Serializer):
     semester = StrictPrimaryKeyRelatedField(queryset=Semester.objects.all())
     title = StrictCharField(max_length=200)
-    description = StrictCharField(required=False, allow_blank=True, default="")
+    # Left out, it is project_create's default (none).
+    description = StrictCharField(required=False, allow_blank=True)
     # Membership of the project's semester is project_create's rule: it answers 400.
     sessions = bounded_ids(
         Session.objects.all(), max_length=MAX_PROJECT_SESSIONS, required=False, default=list

@@ -114,7 +114,12 @@ def test_recording_again_corrects_the_record(as_role, world, records):
 
 @pytest.mark.parametrize(
     ("situation", "code"),
-    [("not_started", "session_not_started"), ("waitlisted", "not_booked"), ("none", "not_booked")],
+    [
+        ("not_started", "session_not_started"),
+        ("waitlisted", "not_booked"),
+        ("none", "not_booked"),
+        ("booked_elsewhere", "not_booked"),
+    ],
 )
 def test_state_refusals_are_409(as_role, world, situation, code):
     session = world.session
@@ -123,11 +128,36 @@ def test_state_refusals_are_409(as_role, world, situation, code):
         BookingFactory(student=world.student, session=session)
     elif situation == "waitlisted":
         BookingFactory(student=world.student, session=session, status=Booking.Status.WAITLISTED)
+    elif situation == "booked_elsewhere":
+        # The student's seat is on another session; someone else's is on this one.
+        BookingFactory(student=world.student, session=world.other_session)
+        BookingFactory(student=world.other_student, session=session)
     response = as_role("instructor").post(
         URL, {"session": session.pk, "student": world.student.pk, "status": "present"}
     )
-    assert (response.status_code, response.json()["code"]) == (409, code)
+    detail = {
+        "session_not_started": "Attendance opens when the session starts.",
+        "not_booked": f"{world.student} holds no confirmed booking for this session.",
+    }[code]
+    assert (response.status_code, response.json()) == (409, {"detail": detail, "code": code})
     assert not Attendance.objects.exists()
+
+
+def test_a_mark_on_a_second_session_is_a_record_of_its_own(as_role, world):
+    """The student's record on one session is not the one corrected on another."""
+    second = PastSessionFactory(semester=world.semester, instructor=world.instructor)
+    for session in (world.session, second):
+        BookingFactory(student=world.student, session=session)
+    client = as_role("instructor")
+
+    for session, status in ((world.session, "present"), (second, "absent")):
+        response = client.post(
+            URL, {"session": session.pk, "student": world.student.pk, "status": status}
+        )
+        assert response.status_code == 201
+
+    marks = Attendance.objects.filter(student=world.student).values_list("session_id", "status")
+    assert sorted(marks) == sorted([(world.session.pk, "present"), (second.pk, "absent")])
 
 
 @pytest.mark.parametrize(

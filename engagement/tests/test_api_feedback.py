@@ -118,6 +118,35 @@ def test_only_students_marked_present_or_late_give_feedback(as_role, world, atte
     _attended(world.student, world.session, status=attendance)
     response = as_role("student").post(URL, {"session": world.session.pk, "rating": 3})
     assert response.status_code == status
+    if status == 409:
+        assert response.json()["detail"] == (
+            "Feedback is for students marked present or late at the session."
+        )
+
+
+def test_being_present_at_another_session_gives_no_feedback_on_this_one(as_role, world):
+    elsewhere = PastSessionFactory(semester=world.semester, instructor=world.instructor)
+    _attended(world.student, elsewhere)
+    BookingFactory(student=world.student, session=world.session)
+
+    response = as_role("student").post(URL, {"session": world.session.pk, "rating": 3})
+
+    assert (response.status_code, response.json()["code"]) == (409, "not_attended")
+    assert not Feedback.objects.exists()
+
+
+@pytest.mark.parametrize("rating", [0, 6])
+def test_a_rating_outside_one_to_five_says_the_rule(as_role, world, rating):
+    _attended(world.student, world.session)
+    response = as_role("student").post(URL, {"session": world.session.pk, "rating": rating})
+    assert response.json() == {"rating": ["The rating is a whole number from 1 to 5."]}
+
+
+def test_a_rating_without_a_comment_stores_an_empty_comment(as_role, world):
+    _attended(world.student, world.session)
+    response = as_role("student").post(URL, {"session": world.session.pk, "rating": 4})
+    assert response.status_code == 201
+    assert Feedback.objects.get().comment == ""
 
 
 def test_feedback_is_given_once(as_role, world):
@@ -125,7 +154,10 @@ def test_feedback_is_given_once(as_role, world):
     client = as_role("student")
     assert client.post(URL, {"session": world.session.pk, "rating": 5}).status_code == 201
     again = client.post(URL, {"session": world.session.pk, "rating": 1})
-    assert (again.status_code, again.json()["code"]) == (409, "already_given")
+    assert (again.status_code, again.json()) == (
+        409,
+        {"detail": "You have already given feedback on this session.", "code": "already_given"},
+    )
     assert Feedback.objects.get().rating == 5
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from activity.models import Activity
 from bookings.tests.api_world import ROLES, build_world
 from engagement.models import Project
 from engagement.tests.factories import ProjectFactory, ProjectSessionFactory
@@ -130,6 +131,26 @@ def test_patch_replaces_the_sessions_given(as_role, world, project):
     assert response.status_code == 200
     assert response.json()["sessions"] == [later.pk]
     assert response.json()["title"] == project.title
+
+
+def test_a_project_keeps_its_description_and_records_what_changed(as_role, world):
+    client = as_role("master")
+    created = client.post(
+        URL, {"semester": world.semester.pk, "title": "Serve", "description": "Week one"}
+    )
+    assert (created.status_code, created.json()["description"]) == (201, "Week one")
+    project = Project.objects.get()
+    later = SessionFactory(semester=world.semester)
+
+    response = client.patch(
+        f"{URL}{project.pk}/", {"description": "Week two", "sessions": [later.pk]}
+    )
+
+    assert response.json()["description"] == "Week two"
+    updated = Activity.objects.get(verb="project.updated")
+    assert updated.data == {
+        "changes": {"description": ["Week one", "Week two"], "sessions": [None, [later.pk]]}
+    }
 
 
 def test_put_replaces_every_field(as_role, world, project):
