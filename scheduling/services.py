@@ -121,11 +121,11 @@ def overlap_data(session: Session) -> dict[str, Any]:
     return {"allow_overlap": True, "overlap_reason": session.overlap_reason}
 
 
-def check_conflicts_locked(sessions: list[Session], *, ignore: tuple[int, ...] = ()) -> None:
+def check_conflicts_locked(sessions: list[Session]) -> None:
     """Lock the conflict guards and refuse the first clash (409 instructor_busy or
     location_busy, naming the sessions). Precondition: inside service_transaction()."""
     lock_conflict_guards(sessions)
-    raise_first_conflict(find_conflicts(sessions, ignore=ignore))
+    raise_first_conflict(find_conflicts(sessions))
 
 
 def session_create(*, by: User, semester: Semester, **fields: Any) -> Session:
@@ -135,7 +135,8 @@ def session_create(*, by: User, semester: Semester, **fields: Any) -> Session:
 def _create(*, by: User, semester: Semester, fields: dict[str, Any], **data: Any) -> Session:
     """`session_create`; `data` is added to the session.created activity."""
     check_can_manage(by, semester)
-    unknown = set(fields) - set(EDITABLE_FIELDS) - {"status"}
+    # A new session is scheduled; its status changes only through cancel_session.
+    unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown session fields: {sorted(unknown)}")
     check_overlap_permission(by, fields)

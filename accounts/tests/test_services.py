@@ -7,7 +7,7 @@ stale copy would put the old balance back, so only the changed columns are writt
 import pytest
 from django.db.models import F
 
-from accounts.models import User
+from accounts.models import User, time_zone_choices
 from accounts.services import update_notification_settings, update_profile
 from accounts.tests.factories import StudentFactory
 
@@ -60,3 +60,9 @@ def test_a_name_outside_the_list_is_refused_and_nothing_is_written(write, change
 
     assert str(refused.value) == message
     assert User.objects.filter(pk=student.pk).values().get() == before
+
+
+def test_the_zone_choices_read_as_places():
+    choices = dict(time_zone_choices())
+    assert choices["America/New_York"] == "America/New York"
+    assert choices["Europe/Budapest"] == "Europe/Budapest"

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 
 from accounts.tests.factories import StaffFactory, StudentFactory
 from activity import subscribers
@@ -58,6 +59,8 @@ def test_each_service_records_its_verb_with_actor_and_data(funded_student, staff
         session.pk,
         "Serve drills",
     )
+    assert set(created.data) == {"title", "date_start"}
+    assert parse_datetime(created.data["date_start"]) == session.date_start
 
     first, second = funded_student(2), funded_student(5)
     confirmed = book_session(student=first, session=session, by=first)
@@ -114,6 +117,11 @@ def test_each_service_records_its_verb_with_actor_and_data(funded_student, staff
     spare_id = spare.pk
     session_delete(session=spare, by=staff)
     assert verbs_of(session_id=spare_id) == ["session.deleted"]
+    deleted = last("session.deleted").data
+    assert (deleted["title"], parse_datetime(deleted["date_start"])) == (
+        spare.title,
+        spare.date_start,
+    )
 
 
 def test_session_cancellation_records_one_plus_n_in_one_insert(

@@ -522,7 +522,10 @@ def test_capacity_cannot_drop_below_the_confirmed_count(funded_student, confirme
 # --- Credits reaching a waitlisted student ----------------------------------------------
 
 
-def test_waiters_who_joined_at_the_same_instant_are_promoted_in_id_order(funded_student):
+@pytest.mark.parametrize("frees_the_seat", ["a cancellation", "a capacity raise"])
+def test_waiters_who_joined_at_the_same_instant_are_promoted_in_id_order(
+    funded_student, frees_the_seat
+):
     """`created_at` ties break on the id. The later id is written first, so that a
     table read in storage order (PostgreSQL's) would put it first without the tie-break."""
     session = full_session(funded_student, cost=1)
@@ -533,10 +536,30 @@ def test_waiters_who_joined_at_the_same_instant_are_promoted_in_id_order(funded_
     Booking.objects.filter(pk__in=[later.pk, earlier.pk]).update(created_at=timezone.now())
     holder = Booking.objects.get(session=session, status="confirmed")
 
-    result = cancel_booking(booking=holder, by=holder.student)
+    if frees_the_seat == "a cancellation":
+        cancel_booking(booking=holder, by=holder.student)
+    else:
+        session.refresh_from_db()
+        session_update(session=session, by=session.semester.master_instructor, capacity=2)
 
-    assert [b.pk for b in result.promoted] == [earlier.pk]
     assert statuses(earlier, later) == ["confirmed", "waitlisted"]
+
+
+def test_a_new_seat_goes_to_the_waiter_who_joined_first_not_the_lower_id(funded_student):
+    """The waitlist is ordered by when each joined; the id breaks only exact ties."""
+    session = full_session(funded_student, cost=1)
+    joined_later = BookingFactory(pk=900_001, session=session, status="waitlisted")
+    joined_first = BookingFactory(pk=900_002, session=session, status="waitlisted")
+    for booking in (joined_later, joined_first):
+        CreditGrantFactory(user=booking.student, amount=1)
+    now = timezone.now()
+    Booking.objects.filter(pk=joined_first.pk).update(created_at=now - timedelta(minutes=1))
+    Booking.objects.filter(pk=joined_later.pk).update(created_at=now)
+    session.refresh_from_db()
+
+    session_update(session=session, by=session.semester.master_instructor, capacity=2)
+
+    assert statuses(joined_first, joined_later) == ["confirmed", "waitlisted"]
 
 
 def test_a_grant_promotes_the_student_where_a_seat_is_free(funded_student, staff):

@@ -51,6 +51,9 @@ class SemesterSerializer(StrictModelSerializer):
             "is_active",
             "master_instructor",
         ]
+        # The code's uniqueness is the services' check (full_clean): asked once, not
+        # again by a validator of this serializer.
+        extra_kwargs = {"code": {"validators": []}}
 
 
 # A training group is a class of students; more ids than this is a 400.

@@ -209,6 +209,8 @@ def test_a_target_specialization_needs_an_active_qualification(token_client, wor
     client = token_client(world.master)
     payload = session_payload(world, target_specialization="GK")
 
+    # A qualification in another specialization is none for this one.
+    QualificationFactory(instructor=world.instructor, specialization=SpecializationFactory())
     refused = client.post(LIST, payload)
     QualificationFactory(
         instructor=world.instructor,
@@ -220,7 +222,11 @@ def test_a_target_specialization_needs_an_active_qualification(token_client, wor
     QualificationFactory(instructor=world.instructor, specialization=spec)
     accepted = client.post(LIST, payload)
 
-    assert (refused.status_code, refused.json()["code"]) == (403, "not_qualified")
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "detail": f"{world.instructor} holds no active qualification for {spec}.",
+        "code": "not_qualified",
+    }
     assert expired.status_code == 403
     assert accepted.status_code == 201
     assert accepted.json()["target_specialization"] == "GK"

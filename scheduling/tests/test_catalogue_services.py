@@ -84,6 +84,13 @@ def test_a_non_staff_caller_is_refused_with_the_action_named(action):
             lambda staff, group: group_update(group=group, by=staff, colour="red"),
             "Unknown group fields: ['colour']",
         ),
+        (
+            # A new session is scheduled: its status is cancel_session's to change.
+            lambda staff, group: services.session_create(
+                by=staff, semester=group.semester, title="New", status="cancelled"
+            ),
+            "Unknown session fields: ['status']",
+        ),
     ],
 )
 def test_an_unknown_field_is_a_programming_error_naming_it(call, message):

@@ -9,7 +9,7 @@ from accounts.models import User
 from accounts.tests.factories import StudentFactory
 from bookings.tests.factories import BookingFactory
 from engagement.tests.factories import FeedbackFactory
-from scheduling.models import Semester, Session
+from scheduling.models import Group, Semester, Session, SessionSeries
 from scheduling.services import validate_session
 from scheduling.tests.factories import GroupFactory, SemesterFactory, SessionFactory
 
@@ -154,3 +154,17 @@ def test_semester_bounds_use_local_dates(settings, time_zone):
             semester=semester, date_start=day_before, date_end=day_before + timedelta(hours=2)
         )
         assert "date_start" in _errors_of(early)
+
+
+def test_a_group_and_a_series_are_named_with_their_semester_once_they_have_one():
+    """The admin's lists and the pages' pickers name them so: the same name recurs each
+    term. Before a semester is chosen (an unsaved form), the name alone."""
+    semester = SemesterFactory(code="AUT26")
+    group = GroupFactory(semester=semester, name="Juniors")
+    series = SessionSeries(semester=semester, title="Serve drills")
+
+    assert (str(group), str(series)) == ("AUT26 / Juniors", "Serve drills (AUT26)")
+    assert (str(Group(name="Juniors")), str(SessionSeries(title="Serve drills"))) == (
+        "Juniors",
+        "Serve drills",
+    )
