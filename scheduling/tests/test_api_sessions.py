@@ -248,6 +248,22 @@ def test_changing_the_instructor_to_an_unqualified_one_is_refused(token_client, 
     assert session.instructor == world.instructor
 
 
+def test_changing_the_specialization_to_one_the_instructor_lacks_is_refused(token_client, world):
+    held, lacked = SpecializationFactory(), SpecializationFactory()
+    QualificationFactory(instructor=world.instructor, specialization=held)
+    session = SessionFactory(
+        semester=world.semester, instructor=world.instructor, target_specialization=held
+    )
+
+    response = token_client(world.master).patch(
+        detail(session), {"target_specialization": lacked.code}
+    )
+
+    assert (response.status_code, response.json()["code"]) == (403, "not_qualified")
+    session.refresh_from_db()
+    assert session.target_specialization == held
+
+
 def test_the_semester_cannot_change_on_update(token_client, world):
     other = SemesterFactory(master_instructor=world.master)
     client = token_client(world.staff)
@@ -354,7 +370,10 @@ def test_raising_capacity_promotes_the_waitlist(token_client, world):
 def test_a_cancelled_session_cannot_be_edited(token_client, world):
     Session.objects.filter(pk=world.session.pk).update(status="cancelled")
     response = token_client(world.master).patch(detail(world.session), {"title": "Again"})
-    assert (response.status_code, response.json()["code"]) == (409, "session_cancelled")
+    assert (response.status_code, response.json()) == (
+        409,
+        {"detail": "A cancelled session cannot be edited.", "code": "session_cancelled"},
+    )
 
 
 def test_status_is_not_writable_outside_cancel(token_client, world):

@@ -1,6 +1,6 @@
-"""The semester and group services as any caller meets them (a command, a script, the
-admin, the API): who may write, what they refuse, and deletion when a row arrives
-between the count and the delete.
+"""The semester, group and session services as any caller meets them (a command, a
+script, the admin, the API): who may write, what they refuse, and deletion when a row
+arrives between the count and the delete.
 
 The API's permission class and the admin's staff-only access refuse non-staff before
 the services run; the services refuse them too, naming the action."""
@@ -13,9 +13,10 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from accounts.tests.factories import InstructorFactory, StaffFactory, StudentFactory
 from activity.models import Activity
+from bookings import services as bookings_services
 from config.errors import Conflict, PermissionDenied
 from scheduling import services
-from scheduling.models import Group, Semester
+from scheduling.models import Group, Semester, Session
 from scheduling.services import (
     group_create,
     group_delete,
@@ -24,7 +25,7 @@ from scheduling.services import (
     semester_delete,
     semester_update,
 )
-from scheduling.tests.factories import GroupFactory, SessionFactory
+from scheduling.tests.factories import GroupFactory, SemesterFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +152,20 @@ def test_a_session_that_arrives_after_the_count_still_blocks_the_delete(monkeypa
     )
     assert Group.objects.filter(pk=group.pk).exists()
     assert not Activity.objects.filter(verb=f"{kind}.deleted").exists()
+
+
+def test_fields_no_surface_may_edit_are_refused_by_name():
+    """The API's serializer and the admin pass only editable fields; a script that
+    passes others is told which."""
+    session = SessionFactory()
+
+    with pytest.raises(Conflict) as refused:
+        bookings_services.session_update(
+            session=session, by=StaffFactory(), status="cancelled", semester=SemesterFactory()
+        )
+
+    assert (refused.value.code, refused.value.message) == (
+        "not_editable",
+        "These fields cannot be changed: semester, status.",
+    )
+    assert Session.objects.get(pk=session.pk).status == "scheduled"

@@ -293,3 +293,19 @@ def test_the_master_instructor_may_resend_but_not_change_a_staff_overlap(token_c
     assert reworded.status_code == 403
     # Without the flag the session clashes again: refused, the overlap stays.
     assert withdrawn.status_code == 409 and withdrawn.json()["code"] == "instructor_busy"
+
+
+def test_withdrawing_an_overlap_clears_its_reason_in_the_database(token_client):
+    """The flag goes off with nothing to clash with: the stored reason goes too, not
+    only on the instance that was saved."""
+    world = build_world()
+    created = token_client(world.staff).post(
+        LIST, session_payload(world, allow_overlap=True, overlap_reason="Joint clinic")
+    )
+    url = f"{LIST}{created.json()['id']}/"
+
+    withdrawn = token_client(world.staff).patch(url, {"allow_overlap": False})
+
+    assert withdrawn.status_code == 200
+    stored = Session.objects.values("allow_overlap", "overlap_reason").get(pk=created.json()["id"])
+    assert stored == {"allow_overlap": False, "overlap_reason": ""}
