@@ -309,3 +309,19 @@ def test_withdrawing_an_overlap_clears_its_reason_in_the_database(token_client):
     assert withdrawn.status_code == 200
     stored = Session.objects.values("allow_overlap", "overlap_reason").get(pk=created.json()["id"])
     assert stored == {"allow_overlap": False, "overlap_reason": ""}
+
+
+def test_the_flag_alone_is_staff_only_even_without_a_reason(token_client):
+    """A master instructor sending only allow_overlap is refused for who they are (403),
+    before the missing reason (400) is looked at."""
+    world = build_world()
+    payload = session_payload(world, allow_overlap=True)
+    payload.pop("overlap_reason", None)
+
+    response = token_client(world.master).post(LIST, payload)
+
+    assert (response.status_code, response.json()["detail"]) == (
+        403,
+        "Only staff may allow a session to overlap others.",
+    )
+    assert not Session.objects.filter(title=payload["title"]).exists()
