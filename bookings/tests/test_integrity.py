@@ -8,9 +8,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from bookings.integrity import check_integrity
+from bookings.integrity import check_integrity, nobody_waits_for_a_free_seat
 from bookings.models import Booking, CreditTransaction
 from bookings.services import book_session, cancel_booking
+from bookings.tests.factories import BookingFactory, CreditGrantFactory
 from scheduling.models import Session
 from scheduling.tests.factories import SessionFactory
 
@@ -268,4 +269,20 @@ def test_findings_on_waitlists_come_session_by_session(funded_student):
     assert [finding.ids for finding in check_integrity()] == [
         (waiting[lower].pk, lower.pk),
         (waiting[higher].pk, higher.pk),
+    ]
+
+
+def test_waiters_beside_a_free_seat_are_listed_in_booking_order():
+    """Within a session the findings follow the booking id. The later id is written
+    first, so a read in storage order (PostgreSQL's) would list it first."""
+    session = SessionFactory(capacity=5, credit_cost=1)
+    for pk in (900_002, 900_001):
+        waiting = BookingFactory(pk=pk, session=session, status="waitlisted")
+        CreditGrantFactory(user=waiting.student, amount=1)
+
+    findings = nobody_waits_for_a_free_seat()
+
+    assert [finding.ids for finding in findings] == [
+        (900_001, session.pk),
+        (900_002, session.pk),
     ]
