@@ -591,6 +591,51 @@ def test_a_grant_promotes_the_student_past_an_older_waiter_who_cannot_pay(funded
     assert check_integrity() == []
 
 
+def test_a_grant_to_a_student_waiting_on_a_full_session_promotes_nobody(funded_student, staff):
+    session = full_session(funded_student, cost=2)
+    (waiting,) = waitlist(funded_student, session, [0])
+
+    grant_credits(student=waiting.student, amount=2, by=staff)
+
+    assert statuses(waiting) == ["waitlisted"]
+    assert balance(waiting.student) == 2
+    assert Booking.objects.filter(session=session, status="confirmed").count() == 1
+    assert check_integrity() == []
+
+
+def test_a_grant_adds_to_what_the_student_already_holds(funded_student, staff):
+    """1 credit held and 1 granted pay for a seat of 2."""
+    session = full_session(funded_student, cost=2)
+    (waiting,) = waitlist(funded_student, session, [1])
+    holder = Booking.objects.get(session=session, status="confirmed")
+    cancel_booking(booking=holder, by=holder.student)
+
+    grant_credits(student=waiting.student, amount=1, by=staff)
+
+    assert statuses(waiting) == ["confirmed"]
+    assert balance(waiting.student) == 0
+
+
+def test_a_grant_promotes_the_student_on_every_waitlist_it_now_pays_for(funded_student, staff):
+    sessions = [full_session(funded_student, cost=1) for _ in range(2)]
+    student = funded_student(2)
+    waiting = [book_session(student=student, session=s, by=student) for s in sessions]
+    elsewhere = SessionFactory(semester=sessions[0].semester, credit_cost=2)
+    book_session(student=student, session=elsewhere, by=student)  # the balance is now 0
+    for session in sessions:
+        holder = Booking.objects.get(session=session, status="confirmed")
+        cancel_booking(booking=holder, by=holder.student)
+    assert statuses(*waiting) == ["waitlisted", "waitlisted"]
+
+    grant_credits(student=student, amount=2, by=staff)
+
+    assert statuses(*waiting) == ["confirmed", "confirmed"]
+    assert balance(student) == 0
+    promoted = Activity.objects.filter(verb="booking.promoted", student=student)
+    assert sorted(promoted.values_list("target_id", flat=True)) == sorted(b.pk for b in waiting)
+    assert check_integrity() == []
+
+
 def test_a_refund_promotes_the_student_on_another_waitlist(funded_student):
     wanted = full_session(funded_student, cost=2)
     (waiting,) = waitlist(funded_student, wanted, [0])
