@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 DEV_ENV := DEBUG=1
 
-.PHONY: install browser demo-reset run test lint migrate seed bench bench-instructions loadtest loadtest-rush fuzz mutation clean
+.PHONY: install browser demo-reset run test lint migrate seed bench bench-instructions loadtest loadtest-rush fuzz mutation mutation-pg clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,12 @@ MUTATION_ARGS ?= "config.pagination*" "bookings.integrity*" "scheduling.queryset
 mutation: install
 	nice -n 19 $(BIN)/mutmut run --max-children 2 $(MUTATION_ARGS)
 	$(BIN)/mutmut results
+
+# The mutants SQLite cannot judge (locks, PostgreSQL-only tests), judged on PostgreSQL:
+# MUTANTS is a file of mutant names (from `mutmut results`), MUTANT_TESTS the tests
+# each runs against, DATABASE_URL a scratch database (README, Mutation testing).
+mutation-pg: install
+	nice -n 19 ops/mutants_on_postgresql.sh $(MUTANTS) $(MUTANT_TESTS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles mutants
