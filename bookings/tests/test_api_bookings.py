@@ -192,6 +192,24 @@ def test_a_full_session_waitlists_without_charging(as_role, world):
     assert world.student.credit_balance == 10
 
 
+def test_joining_a_waitlist_needs_the_credits_of_the_seat(as_role, world):
+    world.session.capacity, world.session.credit_cost = 1, 11
+    world.session.save()
+    BookingFactory(session=world.session)
+
+    response = as_role("student").post(URL, {"session": world.session.pk})
+
+    assert (response.status_code, response.json()) == (
+        409,
+        {
+            "detail": "This session costs 11 credits; your balance is too low "
+            "to join its waitlist.",
+            "code": "insufficient_credits",
+        },
+    )
+    assert not Booking.objects.filter(student=world.student).exists()
+
+
 def test_a_new_waiter_is_told_their_place_behind_those_already_waiting(as_role, world):
     world.session.capacity = 1
     world.session.save()

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.tests.factories import InstructorFactory, StudentFactory
+from accounts.tests.factories import InstructorFactory, StaffFactory, StudentFactory
 from activity.models import Activity
 from bookings import services
 from bookings.integrity import check_integrity
@@ -735,6 +735,30 @@ def test_cancelling_a_session_refunds_promote_elsewhere(funded_student):
     cancel_session(session=elsewhere, by=elsewhere.semester.master_instructor)
 
     assert statuses(waiting) == ["confirmed"]
+    assert check_integrity() == []
+
+
+def test_cancelling_a_session_promotes_each_payer_where_they_wait(funded_student):
+    """Two payers of the cancelled session wait on two other sessions whose seats they
+    could not pay for: each refund promotes its student, and both promotions are recorded."""
+    cancelled = SessionFactory(capacity=2, credit_cost=1)
+    payers = [funded_student(1), funded_student(1)]
+    wanted = []
+    for payer in payers:
+        session = full_session(funded_student, cost=1)
+        book_session(student=payer, session=cancelled, by=payer)  # balance now 0
+        grant_credits(student=payer, amount=1, by=StaffFactory())
+        wanted.append(book_session(student=payer, session=session, by=payer))
+        book_session(student=payer, session=SessionFactory(credit_cost=1), by=payer)
+        holder = Booking.objects.get(session=session, status="confirmed")
+        cancel_booking(booking=holder, by=holder.student)
+    assert statuses(*wanted) == ["waitlisted", "waitlisted"]
+
+    cancel_session(session=cancelled, by=cancelled.semester.master_instructor)
+
+    assert statuses(*wanted) == ["confirmed", "confirmed"]
+    promoted = Activity.objects.filter(verb="booking.promoted")
+    assert sorted(promoted.values_list("target_id", flat=True)) == sorted(b.pk for b in wanted)
     assert check_integrity() == []
 
 
