@@ -104,6 +104,21 @@ def test_waitlisted_bookings_show_their_place(as_role, world):
     ]
 
 
+def test_waiters_who_joined_at_the_same_instant_have_places_in_id_order(as_role, world):
+    world.session.capacity = 1
+    world.session.save()
+    BookingFactory(session=world.session)
+    first, second = BookingFactory.create_batch(
+        2, session=world.session, status=Booking.Status.WAITLISTED
+    )
+    Booking.objects.filter(pk__in=[first.pk, second.pk]).update(created_at=timezone.now())
+
+    rows = as_role("instructor").get(URL, {"status": "waitlisted"}).json()["results"]
+
+    places = {row["id"]: row["waitlist_position"] for row in rows}
+    assert places == {first.pk: 1, second.pk: 2}
+
+
 def test_filters_by_session_and_status(as_role, world, bookings):
     cancelled = BookingFactory(session=world.session, status=Booking.Status.CANCELLED)
     client = as_role("staff")
