@@ -1,0 +1,113 @@
+"""The booking services lock what they may change and nothing else (PostgreSQL, real
+threads). Each test holds a row lock that the service has no business taking, in
+another connection, and runs the service with a short lock timeout: it must finish.
+Locking more would make unrelated requests queue behind each other in a rush, and
+answer 503 when the wait outlasts the timeout.
+
+The unrelated rows: a session where someone else waits (the student's waitlists are
+the service's to lock, not every waitlist) and that waiter's balance.
+"""
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection, transaction
+
+from accounts.models import User
+from bookings.integrity import check_integrity
+from bookings.models import Booking
+from bookings.services import book_session, cancel_booking, cancel_session, grant_credits
+from scheduling.models import Session
+from scheduling.tests.factories import SessionFactory
+
+pytestmark = [
+    pytest.mark.concurrency,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="SQLite has no row locks to scope"
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def impatient_locks(settings):
+    settings.BOOKING_LOCK_TIMEOUT_MS = 500
+
+
+@contextmanager
+def held(lock: Callable[[], object]) -> Iterator[None]:
+    """Run `lock` (a locking read) in another connection and hold its locks meanwhile."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                lock()
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join(30)
+
+
+@pytest.fixture
+def elsewhere(funded_student) -> Booking:
+    """Someone else waiting on a full session, nothing to do with the calls below."""
+    session = SessionFactory(capacity=1, credit_cost=1)
+    holder, waiter = funded_student(1), funded_student(1)
+    book_session(student=holder, session=session, by=holder)
+    return book_session(student=waiter, session=session, by=waiter)
+
+
+def lock_session_of(booking: Booking) -> Callable[[], object]:
+    return lambda: list(Session.objects.select_for_update().filter(pk=booking.session_id))
+
+
+def lock_balance_of(booking: Booking) -> Callable[[], object]:
+    return lambda: list(User.objects.select_for_update(no_key=True).filter(pk=booking.student_id))
+
+
+def a_student_who_waits_too(funded_student) -> tuple[User, Booking]:
+    """A student with a refundable seat, also waiting on a full session of their own."""
+    student = funded_student(2)
+    seat = book_session(student=student, session=SessionFactory(credit_cost=1), by=student)
+    full = SessionFactory(capacity=1, credit_cost=1)
+    taker = funded_student(1)
+    book_session(student=taker, session=full, by=taker)
+    book_session(student=student, session=full, by=student)
+    return student, seat
+
+
+CALLS = {
+    "cancel_booking": lambda student, seat, staff: cancel_booking(booking=seat, by=student),
+    "cancel_session": lambda student, seat, staff: cancel_session(
+        session=seat.session, by=seat.session.semester.master_instructor
+    ),
+    "grant_credits": lambda student, seat, staff: grant_credits(
+        student=student, amount=1, by=staff
+    ),
+}
+
+
+@pytest.mark.parametrize("unrelated", [lock_session_of, lock_balance_of])
+@pytest.mark.parametrize("call", CALLS)
+def test_a_service_never_waits_for_rows_it_does_not_change(
+    funded_student, staff, elsewhere, unrelated, call
+):
+    student, seat = a_student_who_waits_too(funded_student)
+
+    with held(unrelated(elsewhere)):
+        CALLS[call](student, seat, staff)
+
+    assert Booking.objects.get(pk=elsewhere.pk).status == Booking.Status.WAITLISTED
+    assert check_integrity() == []
