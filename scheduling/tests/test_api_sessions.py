@@ -204,6 +204,24 @@ def test_roster_is_for_staff_and_the_session_instructors(as_role, world, role, e
 # --- Rules of SPEC §3 on the session endpoints ---------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"date_end": "start"}, "date_end", "The session must end after it starts."),
+        ({"capacity": 0}, "capacity", "Capacity must be at least 1."),
+    ],
+)
+def test_a_session_that_ends_as_it_starts_or_seats_nobody_is_400(
+    token_client, world, change, field, message
+):
+    payload = session_payload(world)
+    if change.get("date_end") == "start":
+        change = {"date_end": payload["date_start"]}
+    response = token_client(world.master).post(LIST, {**payload, **change})
+
+    assert (response.status_code, response.json()[field]) == (400, [message])
+
+
 def test_a_target_specialization_needs_an_active_qualification(token_client, world):
     spec = SpecializationFactory(code="GK")
     client = token_client(world.master)

@@ -6,9 +6,11 @@ The API's permission class and the admin's staff-only access refuse non-staff be
 the services run; the services refuse them too, naming the action."""
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from accounts.models import User
 from accounts.tests.factories import InstructorFactory, StaffFactory, StudentFactory
@@ -25,7 +27,13 @@ from scheduling.services import (
     semester_delete,
     semester_update,
 )
-from scheduling.tests.factories import GroupFactory, SemesterFactory, SessionFactory
+from scheduling.tests.factories import (
+    GroupFactory,
+    QualificationFactory,
+    SemesterFactory,
+    SessionFactory,
+    SpecializationFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +177,33 @@ def test_fields_no_surface_may_edit_are_refused_by_name():
         "These fields cannot be changed: semester, status.",
     )
     assert Session.objects.get(pk=session.pk).status == "scheduled"
+
+
+def test_creating_a_session_looks_up_none_of_its_foreign_keys_again(
+    django_assert_num_queries, settings
+):
+    """The semester, instructor, group and specialization arrive as objects: validating
+    the session reads none of them back (one query each, if it did)."""
+    group = GroupFactory()
+    semester, instructor = group.semester, group.semester.master_instructor
+    specialization = SpecializationFactory()
+    QualificationFactory(instructor=instructor, specialization=specialization)
+    start = SessionFactory.build(semester=semester, instructor=instructor).date_start
+    # On PostgreSQL, the lock timeout and the room's advisory lock.
+    postgresql_only = 2 if connection.vendor == "postgresql" else 0
+
+    # the qualification; SAVEPOINT; the instructor's row lock; the conflicts' read;
+    # the INSERT; the activity's INSERT; RELEASE.
+    with django_assert_num_queries(7 + postgresql_only):
+        services.session_create(
+            by=instructor,
+            semester=semester,
+            title="Serve drills",
+            instructor=instructor,
+            group=group,
+            target_specialization=specialization,
+            date_start=start,
+            date_end=start + timedelta(hours=1),
+            capacity=8,
+            credit_cost=1,
+        )

@@ -171,6 +171,24 @@ def test_semester_bounds_on_the_local_date_through_the_instructor_page(
         assert not Session.objects.exists()
 
 
+def test_the_semester_days_are_the_academys_for_an_instructor_in_another_zone(client, semester):
+    """The academy is in Los Angeles, the instructor in Tokyo. 10:00 on the first day in
+    Tokyo is still the day before in Los Angeles: outside the semester, though the
+    instructor's own page shows the first day."""
+    semester.master_instructor.time_zone = "Asia/Tokyo"
+    semester.master_instructor.save(update_fields=["time_zone"])
+    client.force_login(semester.master_instructor)
+    start = at(FIRST_DAY, 10, 0, "Asia/Tokyo")
+    with override_settings(TIME_ZONE="America/Los_Angeles"), timezone.override("Asia/Tokyo"):
+        payload = page_payload(semester, start, start + timedelta(hours=1))
+    with override_settings(TIME_ZONE="America/Los_Angeles"):
+        response = client.post(reverse("instructor:session-create"), payload)
+
+    assert response.status_code == 200
+    assert "date_start" in response.context["form"].errors
+    assert not Session.objects.exists()
+
+
 # --- A qualification's first and last day ------------------------------------------------
 
 
