@@ -111,3 +111,20 @@ def test_a_service_never_waits_for_rows_it_does_not_change(
 
     assert Booking.objects.get(pk=elsewhere.pk).status == Booking.Status.WAITLISTED
     assert check_integrity() == []
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_a_balance_lock_lets_rows_that_refer_to_the_student_be_written(funded_student, staff, call):
+    """The services lock balances FOR NO KEY UPDATE: a booking or ledger row for the same
+    student, written meanwhile elsewhere, takes KEY SHARE on the student's row, which
+    that lock lets through (FOR UPDATE would make the two wait for each other)."""
+    student, seat = a_student_who_waits_too(funded_student)
+
+    def key_share() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM accounts_user WHERE id = %s FOR KEY SHARE", [student.pk])
+
+    with held(key_share):
+        CALLS[call](student, seat, staff)
+
+    assert check_integrity() == []
