@@ -32,7 +32,7 @@ while read -r mutant; do
         --reuse-db -m "not browser" "$@" >/tmp/mutant-on-postgresql.log 2>&1); then
         echo "$mutant: survived"
     else
-        echo "$mutant: killed by $(grep -m1 -oE '^(FAILED|ERROR) [^ ]+' /tmp/mutant-on-postgresql.log | cut -d' ' -f2)"
+        echo "$mutant: killed by $(grep -a -m1 -oE '^(FAILED|ERROR) [^ ]+' /tmp/mutant-on-postgresql.log | cut -d' ' -f2)"
     fi
     git -C "$tree" checkout -q -- "$file"
 done <"$names_file"

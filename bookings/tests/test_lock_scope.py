@@ -77,15 +77,16 @@ def lock_balance_of(booking: Booking) -> Callable[[], object]:
     return lambda: list(User.objects.select_for_update(no_key=True).filter(pk=booking.student_id))
 
 
-def a_student_who_waits_too(funded_student) -> tuple[User, Booking]:
-    """A student with a refundable seat, also waiting on a full session of their own."""
+def a_student_who_waits_too(funded_student) -> tuple[User, Booking, Booking]:
+    """A student with a refundable seat, also waiting on a full session; and the seat
+    of the student who holds that session's place (confirmed: no credits reach them)."""
     student = funded_student(2)
     seat = book_session(student=student, session=SessionFactory(credit_cost=1), by=student)
     full = SessionFactory(capacity=1, credit_cost=1)
     taker = funded_student(1)
-    book_session(student=taker, session=full, by=taker)
+    taken = book_session(student=taker, session=full, by=taker)
     book_session(student=student, session=full, by=student)
-    return student, seat
+    return student, seat, taken
 
 
 CALLS = {
@@ -99,14 +100,23 @@ CALLS = {
 }
 
 
-@pytest.mark.parametrize("unrelated", [lock_session_of, lock_balance_of])
+# The rows no call below may lock: a session where someone else waits, that waiter's
+# balance, and the balance of a confirmed student on the session ours waits for.
+UNRELATED = {
+    "other waitlist's session": lambda elsewhere, taken: lock_session_of(elsewhere),
+    "other waiter's balance": lambda elsewhere, taken: lock_balance_of(elsewhere),
+    "confirmed neighbour's balance": lambda elsewhere, taken: lock_balance_of(taken),
+}
+
+
+@pytest.mark.parametrize("unrelated", UNRELATED)
 @pytest.mark.parametrize("call", CALLS)
 def test_a_service_never_waits_for_rows_it_does_not_change(
     funded_student, staff, elsewhere, unrelated, call
 ):
-    student, seat = a_student_who_waits_too(funded_student)
+    student, seat, taken = a_student_who_waits_too(funded_student)
 
-    with held(unrelated(elsewhere)):
+    with held(UNRELATED[unrelated](elsewhere, taken)):
         CALLS[call](student, seat, staff)
 
     assert Booking.objects.get(pk=elsewhere.pk).status == Booking.Status.WAITLISTED
@@ -118,7 +128,7 @@ def test_a_balance_lock_lets_rows_that_refer_to_the_student_be_written(funded_st
     """The services lock balances FOR NO KEY UPDATE: a booking or ledger row for the same
     student, written meanwhile elsewhere, takes KEY SHARE on the student's row, which
     that lock lets through (FOR UPDATE would make the two wait for each other)."""
-    student, seat = a_student_who_waits_too(funded_student)
+    student, seat, _ = a_student_who_waits_too(funded_student)
 
     def key_share() -> None:
         with connection.cursor() as cursor:
