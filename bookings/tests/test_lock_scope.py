@@ -11,6 +11,7 @@ the service's to lock, not every waitlist) and that waiter's balance.
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pytest
 from django.db import connection, transaction
@@ -77,35 +78,42 @@ def lock_balance_of(booking: Booking) -> Callable[[], object]:
     return lambda: list(User.objects.select_for_update(no_key=True).filter(pk=booking.student_id))
 
 
-def a_student_who_waits_too(funded_student) -> tuple[User, Booking, Booking]:
-    """A student with a refundable seat, also waiting on a full session; and the seat
-    of the student who holds that session's place (confirmed: no credits reach them)."""
-    student = funded_student(2)
+@dataclass
+class Stage:
+    student: User
+    seat: Booking  # refundable: its refund may promote the student where they wait
+    other_seat: Booking  # another session the student holds, where no credit promotes
+    taken: Booking  # the confirmed seat on the full session the student waits for
+
+
+def a_student_who_waits_too(funded_student) -> Stage:
+    student = funded_student(3)
     seat = book_session(student=student, session=SessionFactory(credit_cost=1), by=student)
+    other_seat = book_session(student=student, session=SessionFactory(credit_cost=1), by=student)
     full = SessionFactory(capacity=1, credit_cost=1)
     taker = funded_student(1)
     taken = book_session(student=taker, session=full, by=taker)
     book_session(student=student, session=full, by=student)
-    return student, seat, taken
+    return Stage(student, seat, other_seat, taken)
 
 
 CALLS = {
-    "cancel_booking": lambda student, seat, staff: cancel_booking(booking=seat, by=student),
-    "cancel_session": lambda student, seat, staff: cancel_session(
-        session=seat.session, by=seat.session.semester.master_instructor
+    "cancel_booking": lambda stage, staff: cancel_booking(booking=stage.seat, by=stage.student),
+    "cancel_session": lambda stage, staff: cancel_session(
+        session=stage.seat.session, by=stage.seat.session.semester.master_instructor
     ),
-    "grant_credits": lambda student, seat, staff: grant_credits(
-        student=student, amount=1, by=staff
-    ),
+    "grant_credits": lambda stage, staff: grant_credits(student=stage.student, amount=1, by=staff),
 }
 
 
 # The rows no call below may lock: a session where someone else waits, that waiter's
-# balance, and the balance of a confirmed student on the session ours waits for.
+# balance, the balance of a confirmed student on the session ours waits for, and the
+# session of another seat ours holds.
 UNRELATED = {
-    "other waitlist's session": lambda elsewhere, taken: lock_session_of(elsewhere),
-    "other waiter's balance": lambda elsewhere, taken: lock_balance_of(elsewhere),
-    "confirmed neighbour's balance": lambda elsewhere, taken: lock_balance_of(taken),
+    "other waitlist's session": lambda elsewhere, stage: lock_session_of(elsewhere),
+    "other waiter's balance": lambda elsewhere, stage: lock_balance_of(elsewhere),
+    "confirmed neighbour's balance": lambda elsewhere, stage: lock_balance_of(stage.taken),
+    "the student's other session": lambda elsewhere, stage: lock_session_of(stage.other_seat),
 }
 
 
@@ -114,10 +122,10 @@ UNRELATED = {
 def test_a_service_never_waits_for_rows_it_does_not_change(
     funded_student, staff, elsewhere, unrelated, call
 ):
-    student, seat, taken = a_student_who_waits_too(funded_student)
+    stage = a_student_who_waits_too(funded_student)
 
-    with held(UNRELATED[unrelated](elsewhere, taken)):
-        CALLS[call](student, seat, staff)
+    with held(UNRELATED[unrelated](elsewhere, stage)):
+        CALLS[call](stage, staff)
 
     assert Booking.objects.get(pk=elsewhere.pk).status == Booking.Status.WAITLISTED
     assert check_integrity() == []
@@ -128,13 +136,27 @@ def test_a_balance_lock_lets_rows_that_refer_to_the_student_be_written(funded_st
     """The services lock balances FOR NO KEY UPDATE: a booking or ledger row for the same
     student, written meanwhile elsewhere, takes KEY SHARE on the student's row, which
     that lock lets through (FOR UPDATE would make the two wait for each other)."""
-    student, seat, _ = a_student_who_waits_too(funded_student)
+    stage = a_student_who_waits_too(funded_student)
 
     def key_share() -> None:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM accounts_user WHERE id = %s FOR KEY SHARE", [student.pk])
+            cursor.execute(
+                "SELECT 1 FROM accounts_user WHERE id = %s FOR KEY SHARE", [stage.student.pk]
+            )
 
     with held(key_share):
-        CALLS[call](student, seat, staff)
+        CALLS[call](stage, staff)
 
     assert check_integrity() == []
+
+
+def test_leaving_a_waitlist_locks_no_balance(funded_student):
+    """A waitlisted booking was never charged and frees no seat: cancelling it moves no
+    balance, so it waits for none, not even the student's own."""
+    stage = a_student_who_waits_too(funded_student)
+    waiting = Booking.objects.get(student=stage.student, status=Booking.Status.WAITLISTED)
+
+    with held(lock_balance_of(waiting)):
+        cancel_booking(booking=waiting, by=stage.student)
+
+    assert Booking.objects.get(pk=waiting.pk).status == Booking.Status.CANCELLED
