@@ -19,6 +19,14 @@ trap 'git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || true' EX
 git -C "$root" worktree add --detach "$tree" HEAD >/dev/null 2>&1
 ln -s "$root/.venv" "$tree/.venv"
 
+# The tests must pass unmutated first (and the scratch database is made afresh), or
+# every mutant would look killed.
+if ! (cd "$tree" && DATABASE_URL=$database .venv/bin/pytest -x -q -p no:randomly \
+    --create-db -m "not browser" "$@" >/tmp/mutant-on-postgresql.log 2>&1); then
+    echo "The tests fail without any mutant: see /tmp/mutant-on-postgresql.log" >&2
+    exit 1
+fi
+
 while read -r mutant; do
     [ -n "$mutant" ] || continue
     diff=$(cd "$root" && .venv/bin/mutmut show "$mutant" | tail -n +2)
