@@ -325,3 +325,52 @@ def test_the_flag_alone_is_staff_only_even_without_a_reason(token_client):
         "Only staff may allow a session to overlap others.",
     )
     assert not Session.objects.filter(title=payload["title"]).exists()
+
+
+def test_a_session_that_allows_overlap_blocks_nobody(token_client):
+    """Staff let one session overlap: a later session at the same time, same instructor,
+    is not refused because of it."""
+    world = build_world()
+    existing(world, location="Court 2", allow_overlap=True, overlap_reason="Joint clinic")
+
+    response = token_client(world.master).post(LIST, session_payload(world, location="Court 4"))
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("later_first", [False, True])
+def test_a_refusal_lists_the_clashing_sessions_by_start_at_a_fixed_cost(
+    token_client, django_assert_num_queries, later_first
+):
+    """Two sessions clash with the new one: the 409 names both, earlier first, whichever
+    was created first; and the refusal reads them in one statement, fields and all."""
+    world = build_world()
+    payload = session_payload(world)
+    start = datetime.fromisoformat(payload["date_start"])
+    spans = [
+        (start - timedelta(minutes=30), start + timedelta(minutes=30)),
+        (start + timedelta(hours=1), start + timedelta(hours=3)),
+    ]
+    if later_first:
+        spans.reverse()
+    made = {
+        span: SessionFactory(
+            semester=world.semester,
+            instructor=world.instructor,
+            date_start=span[0],
+            date_end=span[1],
+            location=f"Court {n}",
+        )
+        for n, span in enumerate(spans)
+    }
+    client = token_client(world.master)
+    postgresql_only = 2 if connection.vendor == "postgresql" else 0  # lock timeout, room lock
+
+    # the token with its user; the semester; the instructor; SAVEPOINT; the instructor's
+    # row lock; the conflicts (one read); ROLLBACK TO SAVEPOINT; RELEASE.
+    with django_assert_num_queries(8 + postgresql_only):
+        response = client.post(LIST, payload)
+
+    assert response.status_code == 409
+    by_start = [made[span].pk for span in sorted(spans)]
+    assert [c["id"] for c in response.json()["conflicts"]] == by_start
