@@ -374,3 +374,26 @@ def test_a_refusal_lists_the_clashing_sessions_by_start_at_a_fixed_cost(
     assert response.status_code == 409
     by_start = [made[span].pk for span in sorted(spans)]
     assert [c["id"] for c in response.json()["conflicts"]] == by_start
+
+
+def test_clashing_sessions_that_start_together_are_listed_by_id(token_client):
+    """Two other instructors' sessions in the room at the same start. The later id is
+    written first, so PostgreSQL's storage order would list it first without the
+    tie-break."""
+    world = build_world()
+    payload = session_payload(world, location="Court 7")
+    start = datetime.fromisoformat(payload["date_start"])
+    for pk in (900_002, 900_001):
+        SessionFactory(
+            pk=pk,
+            semester=world.semester,
+            instructor=InstructorFactory(),
+            date_start=start,
+            date_end=start + timedelta(hours=1),
+            location="Court 7",
+        )
+
+    response = token_client(world.master).post(LIST, payload)
+
+    assert response.json()["code"] == "location_busy"
+    assert [c["id"] for c in response.json()["conflicts"]] == [900_001, 900_002]
