@@ -20,8 +20,9 @@ from accounts.models import User
 from bookings.integrity import check_integrity
 from bookings.models import Booking
 from bookings.services import book_session, cancel_booking, cancel_session, grant_credits
+from bookings.tests.factories import BookingFactory
 from scheduling.models import Session
-from scheduling.tests.factories import SessionFactory
+from scheduling.tests.factories import PastSessionFactory, SessionFactory
 
 pytestmark = [
     pytest.mark.concurrency,
@@ -84,6 +85,7 @@ class Stage:
     seat: Booking  # refundable: its refund may promote the student where they wait
     other_seat: Booking  # another session the student holds, where no credit promotes
     taken: Booking  # the confirmed seat on the full session the student waits for
+    waited: Booking  # a waitlisted booking of the student's on a session already started
 
 
 def a_student_who_waits_too(funded_student) -> Stage:
@@ -94,7 +96,8 @@ def a_student_who_waits_too(funded_student) -> Stage:
     taker = funded_student(1)
     taken = book_session(student=taker, session=full, by=taker)
     book_session(student=student, session=full, by=student)
-    return Stage(student, seat, other_seat, taken)
+    waited = BookingFactory(student=student, session=PastSessionFactory(), status="waitlisted")
+    return Stage(student, seat, other_seat, taken, waited)
 
 
 CALLS = {
@@ -107,13 +110,15 @@ CALLS = {
 
 
 # The rows no call below may lock: a session where someone else waits, that waiter's
-# balance, the balance of a confirmed student on the session ours waits for, and the
-# session of another seat ours holds.
+# balance, the balance of a confirmed student on the session ours waits for, the
+# session of another seat ours holds, and a started session ours still waits on (no
+# promotion happens once a session has started).
 UNRELATED = {
     "other waitlist's session": lambda elsewhere, stage: lock_session_of(elsewhere),
     "other waiter's balance": lambda elsewhere, stage: lock_balance_of(elsewhere),
     "confirmed neighbour's balance": lambda elsewhere, stage: lock_balance_of(stage.taken),
     "the student's other session": lambda elsewhere, stage: lock_session_of(stage.other_seat),
+    "a started session": lambda elsewhere, stage: lock_session_of(stage.waited),
 }
 
 
