@@ -15,6 +15,7 @@ shift
 root=$(git rev-parse --show-toplevel)
 database=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/practica_mutants}
 tree=$(mktemp -d)
+log=$(mktemp)
 trap 'git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || true' EXIT
 git -C "$root" worktree add --detach "$tree" HEAD >/dev/null 2>&1
 ln -s "$root/.venv" "$tree/.venv"
@@ -22,8 +23,8 @@ ln -s "$root/.venv" "$tree/.venv"
 # The tests must pass unmutated first (and the scratch database is made afresh), or
 # every mutant would look killed.
 if ! (cd "$tree" && DATABASE_URL=$database .venv/bin/pytest -x -q -p no:randomly \
-    --create-db -m "not browser" "$@" >/tmp/mutant-on-postgresql.log 2>&1); then
-    echo "The tests fail without any mutant: see /tmp/mutant-on-postgresql.log" >&2
+    --create-db -m "not browser" "$@" >"$log" 2>&1); then
+    echo "The tests fail without any mutant: see "$log"" >&2
     exit 1
 fi
 
@@ -37,10 +38,10 @@ while read -r mutant; do
         continue
     fi
     if (cd "$tree" && DATABASE_URL=$database .venv/bin/pytest -x -q -p no:randomly \
-        --reuse-db -m "not browser" "$@" >/tmp/mutant-on-postgresql.log 2>&1); then
+        --reuse-db -m "not browser" "$@" >"$log" 2>&1); then
         echo "$mutant: survived"
     else
-        echo "$mutant: killed by $(grep -a -m1 -oE '^(FAILED|ERROR) [^ ]+' /tmp/mutant-on-postgresql.log | cut -d' ' -f2)"
+        echo "$mutant: killed by $(grep -a -m1 -oE '^(FAILED|ERROR) [^ ]+' "$log" | cut -d' ' -f2)"
     fi
     git -C "$tree" checkout -q -- "$file"
 done <"$names_file"

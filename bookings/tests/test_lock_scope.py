@@ -159,7 +159,7 @@ def test_leaving_a_waitlist_locks_no_balance(funded_student):
     """A waitlisted booking was never charged and frees no seat: cancelling it moves no
     balance, so it waits for none, not even the student's own."""
     stage = a_student_who_waits_too(funded_student)
-    waiting = Booking.objects.get(student=stage.student, status=Booking.Status.WAITLISTED)
+    waiting = Booking.objects.get(student=stage.student, session=stage.taken.session)
 
     with held(lock_balance_of(waiting)):
         cancel_booking(booking=waiting, by=stage.student)
