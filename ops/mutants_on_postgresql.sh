@@ -24,7 +24,7 @@ ln -s "$root/.venv" "$tree/.venv"
 # every mutant would look killed.
 if ! (cd "$tree" && DATABASE_URL=$database .venv/bin/pytest -x -q -p no:randomly \
     --create-db -m "not browser" "$@" >"$log" 2>&1); then
-    echo "The tests fail without any mutant: see "$log"" >&2
+    echo "The tests fail without any mutant: see $log" >&2
     exit 1
 fi
 
