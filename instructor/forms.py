@@ -130,9 +130,7 @@ class SessionForm(forms.ModelForm):
         for name in ("date_start", "date_end"):
             self.fields[name].help_text = f"Local time ({tz_name})."
 
-        qualified = InstructorQualification.objects.active_on(timezone.localdate()).filter(
-            instructor=instructor
-        )
+        qualified = InstructorQualification.objects.active_today().filter(instructor=instructor)
         allowed = Q(pk__in=qualified.values("specialization_id"))
         if editing and self.instance.target_specialization_id:
             # A target chosen while the instructor was qualified stays selectable, so that

@@ -32,6 +32,11 @@ class InstructorQualificationQuerySet(models.QuerySet):
             Q(valid_until__isnull=True) | Q(valid_until__gte=day)
         )
 
+    def active_today(self) -> "InstructorQualificationQuerySet":
+        """Active on the academy's today (settings.TIME_ZONE), whatever zone the page of
+        the person asking runs in: a qualification's days are the academy's."""
+        return self.active_on(timezone.localdate(timezone=timezone.get_default_timezone()))
+
 
 class InstructorQualification(models.Model):
     instructor = models.ForeignKey(

@@ -69,9 +69,7 @@ CONFLICT_FIELDS = frozenset(
 
 def is_qualified(instructor: User, specialization: Specialization) -> bool:
     return (
-        InstructorQualification.objects.active_on(
-            timezone.localdate(timezone=timezone.get_default_timezone())
-        )
+        InstructorQualification.objects.active_today()
         .filter(instructor=instructor, specialization=specialization)
         .exists()
     )

@@ -341,3 +341,33 @@ def test_the_schedule_page_keeps_the_academys_date_in_the_students_own_zone(clie
 
     assert reverse("student:session", args=[ending.pk]) in page
     assert reverse("student:session", args=[starting.pk]) not in page
+
+
+def test_a_qualification_ends_on_the_academys_day_for_an_instructor_in_another_zone(client, clock):
+    """The academy is in Los Angeles, where it is still March 2; the instructor's page
+    runs in Tokyo, where it is already March 3. The qualification ending March 2 still
+    counts: its last day is the academy's."""
+    clock(at(date(2031, 3, 2), 23, 30, "America/Los_Angeles"))
+    spec = SpecializationFactory(code="GK")
+    semester = SemesterFactory(start_date=date(2031, 3, 1), end_date=LAST_DAY)
+    master = semester.master_instructor
+    master.time_zone = "Asia/Tokyo"
+    master.save(update_fields=["time_zone"])
+    QualificationFactory(
+        instructor=master,
+        specialization=spec,
+        valid_from=date(2031, 1, 1),
+        valid_until=date(2031, 3, 2),
+    )
+    start = at(date(2031, 3, 5), 10, 0, "Asia/Tokyo")
+    client.force_login(master)
+    with override_settings(TIME_ZONE="America/Los_Angeles"), timezone.override("Asia/Tokyo"):
+        payload = {
+            **page_payload(semester, start, start + timedelta(hours=1)),
+            "target_specialization": spec.pk,
+        }
+    with override_settings(TIME_ZONE="America/Los_Angeles"):
+        response = client.post(reverse("instructor:session-create"), payload)
+
+    assert response.status_code == 302, response.context["form"].errors
+    assert Session.objects.get().target_specialization == spec
