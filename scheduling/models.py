@@ -237,13 +237,9 @@ class Session(models.Model):
                 errors["group"] = "The group belongs to another semester."
             if not self.location and self.session_type != self.SessionType.VIRTUAL:
                 self.location = semester.location
-        if self.meeting_link:
-            if self.is_virtual:
-                try:
-                    meeting_link_validator(self.meeting_link)
-                except ValidationError as error:
-                    errors["meeting_link"] = error.messages[0]
-            elif self.meeting_link == getattr(self, "_loaded_meeting_link", None):
+        # The link's form is the field's validator (clean_fields); here only its place.
+        if self.meeting_link and not self.is_virtual:
+            if self.meeting_link == getattr(self, "_loaded_meeting_link", None):
                 self.meeting_link = ""
             else:
                 errors["meeting_link"] = "A meeting link is only allowed for virtual sessions."

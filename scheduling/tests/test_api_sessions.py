@@ -209,6 +209,18 @@ def test_roster_is_for_staff_and_the_session_instructors(as_role, world, role, e
     [
         ({"date_end": "start"}, "date_end", "The session must end after it starts."),
         ({"capacity": 0}, "capacity", "Capacity must be at least 1."),
+        ({"group": "other semester's"}, "group", "The group belongs to another semester."),
+        (
+            {"meeting_link": "https://meet.example.com/x"},
+            "meeting_link",
+            "A meeting link is only allowed for virtual sessions.",
+        ),
+        (
+            {"session_type": "virtual", "meeting_link": "ftp://meet.example.com/x"},
+            "meeting_link",
+            "Enter a valid URL.",
+        ),
+        ({"allow_overlap": True}, "overlap_reason", "Allowing an overlap needs a reason."),
     ],
 )
 def test_a_session_that_ends_as_it_starts_or_seats_nobody_is_400(
@@ -217,7 +229,10 @@ def test_a_session_that_ends_as_it_starts_or_seats_nobody_is_400(
     payload = session_payload(world)
     if change.get("date_end") == "start":
         change = {"date_end": payload["date_start"]}
-    response = token_client(world.master).post(LIST, {**payload, **change})
+    if change.get("group") == "other semester's":
+        change = {"group": GroupFactory().pk}
+    client = token_client(world.staff if "allow_overlap" in change else world.master)
+    response = client.post(LIST, {**payload, **change}, format="json")
 
     assert (response.status_code, response.json()[field]) == (400, [message])
 

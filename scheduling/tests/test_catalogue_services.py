@@ -207,3 +207,24 @@ def test_creating_a_session_looks_up_none_of_its_foreign_keys_again(
             capacity=8,
             credit_cost=1,
         )
+
+
+def test_a_script_giving_a_virtual_session_a_bad_link_is_told_why():
+    """The API's and the pages' fields check a link first; the model field's validator
+    checks it for any other caller, with the same words."""
+    group = GroupFactory()
+    start = SessionFactory.build(semester=group.semester).date_start
+
+    with pytest.raises(ValidationError) as refused:
+        services.session_create(
+            by=StaffFactory(),
+            semester=group.semester,
+            title="Online drills",
+            instructor=group.semester.master_instructor,
+            session_type="virtual",
+            meeting_link="ftp://meet.example.com/x",
+            date_start=start,
+            date_end=start + timedelta(hours=1),
+        )
+
+    assert refused.value.message_dict == {"meeting_link": ["Enter a valid URL."]}

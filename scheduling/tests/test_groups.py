@@ -83,6 +83,23 @@ def test_an_update_records_the_rename_and_who_joined_and_left(api, staff):
     }
 
 
+@pytest.mark.parametrize("change", ["joins", "leaves"])
+def test_a_change_of_members_alone_is_recorded(api, change):
+    stays, moving = StudentFactory.create_batch(2)
+    before = [stays] if change == "joins" else [stays, moving]
+    after = [stays, moving] if change == "joins" else [stays]
+    group = GroupFactory(name="Same", members=before)
+
+    api.patch(f"{URL}{group.pk}/", {"members": [member.pk for member in after]})
+
+    (updated,) = activities("group.updated")
+    assert updated.data == {
+        "changes": {},
+        "members_added": [moving.pk] if change == "joins" else [],
+        "members_removed": [] if change == "joins" else [moving.pk],
+    }
+
+
 def test_an_update_that_changes_nothing_records_nothing(api):
     member = StudentFactory()
     group = GroupFactory(name="Same", members=[member])

@@ -171,22 +171,40 @@ def test_semester_bounds_on_the_local_date_through_the_instructor_page(
         assert not Session.objects.exists()
 
 
-def test_the_semester_days_are_the_academys_for_an_instructor_in_another_zone(client, semester):
-    """The academy is in Los Angeles, the instructor in Tokyo. 10:00 on the first day in
-    Tokyo is still the day before in Los Angeles: outside the semester, though the
-    instructor's own page shows the first day."""
+@pytest.mark.parametrize(
+    ("start", "end", "accepted"),
+    [
+        # 10:00 on the first day in Tokyo is still the day before in Los Angeles.
+        pytest.param(
+            at(FIRST_DAY, 10, 0, "Asia/Tokyo"),
+            at(FIRST_DAY, 11, 0, "Asia/Tokyo"),
+            False,
+            id="Tokyo-first-day-is-LA-day-before",
+        ),
+        # Ending 01:00 the day after the last in Tokyo is still the last day in LA.
+        pytest.param(
+            at(LAST_DAY + timedelta(days=1), 0, 0, "Asia/Tokyo"),
+            at(LAST_DAY + timedelta(days=1), 1, 0, "Asia/Tokyo"),
+            True,
+            id="Tokyo-day-after-is-LA-last-day",
+        ),
+    ],
+)
+def test_the_semester_days_are_the_academys_for_an_instructor_in_another_zone(
+    client, semester, start, end, accepted
+):
+    """The academy is in Los Angeles, the instructor's page runs in Tokyo: the semester's
+    first and last days are the academy's, whatever the instructor's page shows."""
     semester.master_instructor.time_zone = "Asia/Tokyo"
     semester.master_instructor.save(update_fields=["time_zone"])
     client.force_login(semester.master_instructor)
-    start = at(FIRST_DAY, 10, 0, "Asia/Tokyo")
     with override_settings(TIME_ZONE="America/Los_Angeles"), timezone.override("Asia/Tokyo"):
-        payload = page_payload(semester, start, start + timedelta(hours=1))
+        payload = page_payload(semester, start, end)
     with override_settings(TIME_ZONE="America/Los_Angeles"):
         response = client.post(reverse("instructor:session-create"), payload)
 
-    assert response.status_code == 200
-    assert "date_start" in response.context["form"].errors
-    assert not Session.objects.exists()
+    assert response.status_code == (302 if accepted else 200)
+    assert Session.objects.exists() == accepted
 
 
 # --- A qualification's first and last day ------------------------------------------------
