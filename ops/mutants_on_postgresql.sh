@@ -30,8 +30,12 @@ fi
 
 while read -r mutant; do
     [ -n "$mutant" ] || continue
-    diff=$(cd "$root" && .venv/bin/mutmut show "$mutant" | tail -n +2)
+    diff=$(cd "$root" && .venv/bin/mutmut show "$mutant" | tail -n +2) || diff=""
     file=$(printf '%s\n' "$diff" | awk '/^--- /{print $2; exit}')
+    if [ -z "$file" ]; then
+        echo "$mutant: no such mutant in mutants/ (run make mutation first)"
+        continue
+    fi
     if ! printf '%s\n' "$diff" | (cd "$tree" && patch -p0 -s --no-backup-if-mismatch) >/dev/null 2>&1; then
         echo "$mutant: not applied (HEAD differs from the mutated source)"
         git -C "$tree" checkout -q -- "$file"
