@@ -397,3 +397,31 @@ def test_clashing_sessions_that_start_together_are_listed_by_id(token_client):
 
     assert response.json()["code"] == "location_busy"
     assert [c["id"] for c in response.json()["conflicts"]] == [900_001, 900_002]
+
+
+def test_a_room_refusal_reads_the_clashing_session_in_one_statement(
+    token_client, django_assert_num_queries
+):
+    """Another instructor holds the room: the refusal compares the rooms of the rows it
+    read, with no query per row."""
+    world = build_world()
+    payload = session_payload(world, location="Court 7")
+    start = datetime.fromisoformat(payload["date_start"])
+    holder = SessionFactory(
+        semester=world.semester,
+        instructor=InstructorFactory(),
+        date_start=start,
+        date_end=start + timedelta(hours=1),
+        location="Court 7",
+    )
+    client = token_client(world.master)
+    postgresql_only = 2 if connection.vendor == "postgresql" else 0  # lock timeout, room lock
+
+    # As test_a_refusal_lists_the_clashing_sessions_by_start_at_a_fixed_cost.
+    with django_assert_num_queries(8 + postgresql_only):
+        response = client.post(LIST, payload)
+
+    assert (response.json()["code"], [c["id"] for c in response.json()["conflicts"]]) == (
+        "location_busy",
+        [holder.pk],
+    )
