@@ -4,23 +4,22 @@ another connection, and runs the service with a short lock timeout: it must fini
 Locking more would make unrelated requests queue behind each other in a rush, and
 answer 503 when the wait outlasts the timeout.
 
-The unrelated rows: a session where someone else waits (the student's waitlists are
-the service's to lock, not every waitlist) and that waiter's balance.
+The unrelated rows are listed with `UNRELATED` below: the student's waitlists are the
+service's to lock, not every waitlist, nor every booker's balance.
 """
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from accounts.models import User
 from bookings.integrity import check_integrity
 from bookings.models import Booking
 from bookings.services import book_session, cancel_booking, cancel_session, grant_credits
 from bookings.tests.factories import BookingFactory
+from bookings.tests.locks import held
 from scheduling.models import Session
 from scheduling.tests.factories import PastSessionFactory, SessionFactory
 
@@ -36,30 +35,6 @@ pytestmark = [
 @pytest.fixture(autouse=True)
 def impatient_locks(settings):
     settings.BOOKING_LOCK_TIMEOUT_MS = 500
-
-
-@contextmanager
-def held(lock: Callable[[], object]) -> Iterator[None]:
-    """Run `lock` (a locking read) in another connection and hold its locks meanwhile."""
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        try:
-            with transaction.atomic():
-                lock()
-                holding.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert holding.wait(10)
-    try:
-        yield
-    finally:
-        release.set()
-        holder.join(30)
 
 
 @pytest.fixture

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from bookings.integrity import check_integrity
 from bookings.models import Booking
 from bookings.services import book_session, cancel_booking, cancel_session, grant_credits
+from bookings.tests.locks import held
 from scheduling.models import Session
 from scheduling.tests.factories import SessionFactory
 
@@ -46,21 +47,11 @@ def backends_waiting_for_a_lock() -> int:
 
 
 def run_behind_held_lock(
-    held: Session, call: Callable[[], Any], interleave: Callable[[], None]
+    held_session: Session, call: Callable[[], Any], interleave: Callable[[], None]
 ) -> Any:
-    """Hold `held`'s row lock, start `call` in a thread, wait until it queues on that
-    lock, run `interleave` (committed, on this connection), then let `call` through."""
-    holding, release = threading.Event(), threading.Event()
+    """Hold `held_session`'s row lock, start `call` in a thread, wait until it queues on
+    that lock, run `interleave` (committed, on this connection), then let `call` through."""
     outcome: dict[str, Any] = {}
-
-    def hold() -> None:
-        try:
-            with transaction.atomic():
-                Session.objects.select_for_update().get(pk=held.pk)
-                holding.set()
-                release.wait(30)
-        finally:
-            connection.close()
 
     def work() -> None:
         try:
@@ -70,20 +61,18 @@ def run_behind_held_lock(
         finally:
             connection.close()
 
-    holder, worker = threading.Thread(target=hold), threading.Thread(target=work)
-    holder.start()
-    assert holding.wait(10)
-    worker.start()
+    worker = threading.Thread(target=work)
     try:
-        deadline = time.monotonic() + 10
-        while backends_waiting_for_a_lock() < 1:
-            assert time.monotonic() < deadline, "the service never queued on the held lock"
-            time.sleep(0.02)
-        interleave()
+        with held(lambda: Session.objects.select_for_update().get(pk=held_session.pk)):
+            worker.start()
+            deadline = time.monotonic() + 10
+            while backends_waiting_for_a_lock() < 1:
+                assert time.monotonic() < deadline, "the service never queued on the held lock"
+                time.sleep(0.02)
+            interleave()
     finally:
-        release.set()
-        holder.join(30)
-        worker.join(30)
+        if worker.is_alive():
+            worker.join(30)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
@@ -114,7 +103,7 @@ def test_a_waitlist_joined_while_the_service_waits_is_promoted(funded_student, s
         ),
         "grant_credits": (session_x, lambda: grant_credits(student=student, amount=1, by=staff)),
     }
-    held, call = calls[path]
+    locked_first, call = calls[path]
 
     def interleave() -> None:
         waiting = book_session(student=student, session=session_b, by=student)
@@ -124,7 +113,7 @@ def test_a_waitlist_joined_while_the_service_waits_is_promoted(funded_student, s
         # B has a free seat the student cannot pay for yet: a sound state.
         assert check_integrity() == []
 
-    run_behind_held_lock(held, call, interleave)
+    run_behind_held_lock(locked_first, call, interleave)
 
     assert check_integrity() == []
     on_b = Booking.objects.get(session=session_b, student=student)
