@@ -30,7 +30,7 @@ demo-reset: install
 run: seed
 	@echo ""
 	@echo "Practica is served at http://127.0.0.1:8000/  (admin: /admin/, API: /api/v1/, docs: /api/docs/)"
-	@echo "One task worker runs beside it; emails are written as files to $(CURDIR)/var/mail/"
+	@echo "One task worker runs beside it (its log: $(CURDIR)/var/worker.log); emails are written as files to $(CURDIR)/var/mail/"
 	$(DEV_ENV) BIN=$(BIN) ops/dev_server.sh
 
 # The browser tests drive Debian's Chromium (Playwright cannot download its own here).

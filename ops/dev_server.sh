@@ -4,7 +4,10 @@
 set -u
 BIN=${BIN:-.venv/bin}
 
-"$BIN/python" manage.py db_worker --queue-name='*' --interval 1 &
+# The worker logs two lines per task (the demo data alone queues a few hundred), which
+# would bury the server's log: it writes to var/worker.log instead.
+mkdir -p var
+"$BIN/python" manage.py db_worker --queue-name='*' --interval 1 >var/worker.log 2>&1 &
 WORKER=$!
 "$BIN/python" manage.py runserver 127.0.0.1:8000 &
 SERVER=$!
