@@ -173,7 +173,7 @@ def _build(*, by: User, semester: Semester, fields: dict[str, Any]) -> SeriesPla
             continue
         occurrences.append(session)
     # The template's rules that do not depend on the date, once for all (403).
-    check_qualification(occurrences[0] if occurrences else _template_session(series))
+    check_qualification(_template_session(series))
     return SeriesPlan(series=series, occurrences=occurrences, problems=problems)
 
 
@@ -296,9 +296,9 @@ class SemesterCopyPlan:
     problems: list[Problem]
 
 
-def _shifted_group(series: SessionSeries, target: Semester, groups: dict[str, Any]) -> Any:
+def _shifted_group(series: SessionSeries, groups: dict[str, Any]) -> Any:
     """A group belongs to one semester: the copy takes the target's group of the same
-    name, or none (open to everyone eligible)."""
+    name (`groups`, the target's by name), or none (open to everyone eligible)."""
     if series.group_id is None:
         return None
     return groups.get(series.group.name)
@@ -330,7 +330,7 @@ def semester_copy_plan(
     problems: list[Problem] = []
     for original in originals:
         fields = {name: getattr(original, name) for name in SERIES_FIELDS}
-        fields["group"] = _shifted_group(original, target, groups)
+        fields["group"] = _shifted_group(original, groups)
         fields["first_date"] = original.first_date + shift
         if original.until_date is not None:
             fields["until_date"] = original.until_date + shift
@@ -383,8 +383,9 @@ def semester_copy(
 
 
 def series_with_occurrences() -> Any:
-    """Series with their semester and occurrences in date order (two queries a page)."""
-    return SessionSeries.objects.select_related("semester").prefetch_related(
+    """Series with their target specialization (`SeriesSerializer` names it by code) and
+    occurrences in date order: two queries a page."""
+    return SessionSeries.objects.select_related("target_specialization").prefetch_related(
         Prefetch("occurrences", queryset=Session.objects.order_by("date_start", "pk"))
     )
 

@@ -184,6 +184,7 @@ def test_copying_a_semesters_series_previews_then_shifts_every_date_by_whole_wee
 
     plan = semester_copy_plan(by=staff, source=source, target=target, weeks=20)
     assert Session.objects.count() == before and plan.problems == []
+    assert (plan.source, plan.target, plan.weeks) == (source, target, 20)
     assert len(plan.plans) == 1 and len(plan.plans[0].occurrences) == 11
 
     (copy,) = semester_copy(by=staff, source=source, target=target, weeks=20)
