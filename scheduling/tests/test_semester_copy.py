@@ -286,3 +286,21 @@ def test_the_copy_records_who_made_it_and_answers_in_a_bounded_number_of_stateme
     occurrences = [o["id"] for s in copies for o in s["occurrences"]]
     each = Activity.objects.filter(verb="session.created", session_id__in=occurrences)
     assert {a.actor for a in each} == {staff} and each.count() == 4
+
+
+def test_series_that_start_on_one_day_are_copied_in_the_order_they_were_made(token_client):
+    """Ties on the first date break on the id. The earlier series moves to another
+    semester and back after the later one is made, so PostgreSQL stores its row, and
+    indexes it under the semester, after the later one's: a read in storage or index
+    order would list it second without the tie-break."""
+    source, target = term(AUTUMN), term(SPRING)
+    earlier = weekly(source, "Morning", date(2027, 10, 5), hour=9)
+    weekly(source, "Evening", date(2027, 10, 5), hour=18)
+    moved = SessionSeries.objects.filter(pk=earlier.pk)
+    moved.update(semester=target)
+    moved.update(semester=source, title="Morning drills")
+    body = {"target_semester": target.pk, "weeks": WEEKS, "dry_run": True}
+
+    response = token_client(StaffFactory()).post(url(source), body, format="json")
+
+    assert [s["title"] for s in response.json()["series"]] == ["Morning drills", "Evening"]
