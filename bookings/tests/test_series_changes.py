@@ -215,5 +215,7 @@ def test_scoped_changes_need_a_manager_a_scope_and_an_occurrence():
         series_cancel(series=series, by=staff, scope="everything")
     with pytest.raises(ValidationError) as no_occurrence:
         series_update(series=series, by=staff, scope="following", title="x")
-    assert "scope" in no_scope.value.message_dict
-    assert "occurrence" in no_occurrence.value.message_dict
+    assert no_scope.value.message_dict == {"scope": ["One of this, following, all."]}
+    assert no_occurrence.value.message_dict == {
+        "occurrence": ["An occurrence of this series is needed."]
+    }
