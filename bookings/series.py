@@ -172,21 +172,21 @@ def _split(series: SessionSeries, occurrence: Session) -> SessionSeries:
     pivot = timezone.localdate(occurrence.date_start)
     if pivot <= series.first_date:
         return series  # nothing earlier on the rule: the whole series changes
-    rule_dates = occurrence_dates(
-        weekdays=series.weekdays,
-        first_date=series.first_date,
-        until_date=series.until_date,
-        count=series.count,
-        skipped_dates={date.fromisoformat(day) for day in series.skipped_dates},
-        limit=settings.SERIES_MAX_OCCURRENCES,
-    )
-    earlier = sum(1 for day in rule_dates if day < pivot)
     later = SessionSeries.objects.get(pk=series.pk)
     later.pk = None
     later.split_from = series
     later.first_date = pivot
     later.skipped_dates = [day for day in series.skipped_dates if day >= pivot.isoformat()]
     if series.count is not None:
+        rule_dates = occurrence_dates(
+            weekdays=series.weekdays,
+            first_date=series.first_date,
+            until_date=None,  # a rule has a count or an end date, never both
+            count=series.count,
+            skipped_dates={date.fromisoformat(day) for day in series.skipped_dates},
+            limit=settings.SERIES_MAX_OCCURRENCES,
+        )
+        earlier = sum(1 for day in rule_dates if day < pivot)
         later.count = max(series.count - earlier, 1)
         series.count = max(earlier, 1)
     else:
@@ -439,8 +439,6 @@ def _rest_rule(
         rest.count = None
     if rule.get("count") is not None and "until_date" not in rule:
         rest.until_date = None
-    if rest.skipped_dates is None:
-        rest.skipped_dates = []
     check_rule(rest)
     return rest
 
@@ -580,10 +578,7 @@ def _reschedule(
                 **({"split_into": edited.pk} if edited is not series else {}),
                 sessions=[now.pk for now, _ in plan.changed],
                 changes={name: getattr(value, "pk", value) for name, value in changes.items()},
-                rule={
-                    name: value.isoformat() if hasattr(value, "isoformat") else value
-                    for name, value in plan.rule.items()
-                },
+                rule=plan.rule,
                 moved=moved,
                 created=[new.pk for new in created],
                 cancelled=[left_over.pk for left_over in plan.cancelled],
