@@ -683,3 +683,25 @@ def test_a_split_keeps_what_another_writer_saved_on_the_original(
 
     assert original["title"] == later["title"] == "Renamed meanwhile"
     assert original["count"] == 2
+
+
+def test_occurrences_that_start_together_are_taken_in_the_order_they_were_made(token_client):
+    """A single-session edit gave the first occurrence a substitute, another room and the
+    second one's start. Ties on the start break on the id: PostgreSQL wrote the edited
+    row's new version, and its index entry, after the second's, so a read in storage or
+    index order would take it second without the tie-break."""
+    semester = SemesterFactory()
+    series = weekly(semester, semester.master_instructor, count=2)
+    first, second = occurrences_of(series)
+    session_update(
+        session=first,
+        by=StaffFactory(),
+        instructor=InstructorFactory(),
+        location="Court 9",
+        date_start=second.date_start,
+        date_end=second.date_end,
+    )
+
+    cancelled = cancel(token_client(semester.master_instructor), series, scope="all")
+
+    assert cancelled.json()["sessions"] == [first.pk, second.pk]
