@@ -375,14 +375,25 @@ class SeriesEditForm(SeriesScopeForm):
     scopes = [("following", "This and following"), ("all", "All remaining")]
 
     title = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     start_time = forms.TimeField(
         required=False, label="Starts at", widget=forms.TimeInput(attrs={"type": "time"})
     )
     duration_minutes = forms.IntegerField(
         required=False, min_value=1, max_value=24 * 60, label="Length (minutes)"
     )
+    session_type = forms.ChoiceField(
+        choices=Session.SessionType.choices, required=False, label="Type"
+    )
     location = forms.CharField(max_length=200, required=False)
+    meeting_link = SessionForm.base_fields["meeting_link"]
     capacity = forms.IntegerField(required=False, min_value=1)
+    credit_cost = forms.IntegerField(
+        required=False,
+        min_value=0,
+        label="Credit cost",
+        help_text="Bookings already made keep what they were charged.",
+    )
     weekdays = forms.TypedMultipleChoiceField(
         choices=WEEKDAYS,
         coerce=int,
@@ -401,7 +412,17 @@ class SeriesEditForm(SeriesScopeForm):
     skipped_dates = RepeatForm.base_fields["skipped_dates"]
     clean_skipped_dates = RepeatForm.clean_skipped_dates
 
-    TEMPLATE = ("title", "start_time", "duration_minutes", "location", "capacity")
+    TEMPLATE = (
+        "title",
+        "description",
+        "start_time",
+        "duration_minutes",
+        "session_type",
+        "location",
+        "meeting_link",
+        "capacity",
+        "credit_cost",
+    )
     RULE = ("weekdays", "until_date", "count", "skipped_dates")
 
     def changes(self) -> dict[str, Any]:
@@ -412,8 +433,9 @@ class SeriesEditForm(SeriesScopeForm):
             for name in self.TEMPLATE + self.RULE
             if name in self.changed_data and data[name] not in (None, "", [])
         }
-        # Blank is a choice for these: the semester's location, no dates skipped.
-        for name in ("location", "skipped_dates"):
+        # Blank is a choice for these: no description, the semester's location, no
+        # link, no dates skipped.
+        for name in ("description", "location", "meeting_link", "skipped_dates"):
             if name in self.changed_data:
                 changes[name] = data[name]
         return changes

@@ -226,6 +226,81 @@ def test_a_conflict_is_refused_on_the_page_naming_the_date(client, series):
     assert Booking.objects.count() == 0
 
 
+def going_online(**fields) -> dict:
+    """The edit form as shown, with every remaining session moved online at a new price."""
+    return {
+        "edit-scope": "all",
+        "edit-title": "Footwork",
+        "edit-description": "Bring a mat and a laptop.",
+        "edit-start_time": "18:00",
+        "edit-duration_minutes": "60",
+        "edit-session_type": "virtual",
+        "edit-location": "",
+        "edit-meeting_link": "https://meet.example.com/footwork",
+        "edit-capacity": "5",
+        "edit-credit_cost": "3",
+        "edit-weekdays": ["1", "3"],
+        **fields,
+    }
+
+
+def test_the_page_moves_every_remaining_session_online_at_a_new_price(client, series):
+    """The page's scoped edit takes what the API's does: the type, the link, the
+    description and the credit cost too. The booked student is told; their booking keeps
+    what it was charged."""
+    occurrences = occurrences_of(series)
+    booking = booked(occurrences[2])
+    client = login(client, series.semester.master_instructor)
+
+    confirm = client.post(url("edit", series), going_online())
+    assert "1 student booked on them will be told." in confirm.content.decode()
+    done = client.post(url("edit", series), {**going_online(), "edit-confirm": "on"})
+
+    assert done.status_code == 302
+    assert set(
+        series.occurrences.values_list(
+            "session_type", "location", "meeting_link", "credit_cost", "description"
+        )
+    ) == {("virtual", "", "https://meet.example.com/footwork", 3, "Bring a mat and a laptop.")}
+    series.refresh_from_db()
+    assert (series.session_type, series.meeting_link, series.credit_cost) == (
+        "virtual",
+        "https://meet.example.com/footwork",
+        3,
+    )
+    booking.refresh_from_db()
+    assert (booking.status, booking.credits_charged) == ("confirmed", 2)
+    assert check_integrity() == []
+
+
+@pytest.mark.parametrize(
+    "fields, field, says",
+    [
+        ({"edit-meeting_link": "not a link"}, "meeting_link", "Enter a valid URL."),
+        ({"edit-credit_cost": "-1"}, "credit_cost", "greater than or equal to 0"),
+        (
+            {"edit-session_type": "online"},
+            "session_type",
+            "Select a valid choice. online is not one of the available choices.",
+        ),
+    ],
+)
+def test_a_bad_value_for_the_new_fields_is_named_and_changes_nothing(
+    client, series, fields, field, says
+):
+    client = login(client, series.semester.master_instructor)
+    before = list(series.occurrences.values_list("session_type", "meeting_link", "credit_cost"))
+
+    refused = client.post(url("edit", series), going_online(**fields))
+
+    html = refused.content.decode()
+    assert refused.status_code == 400
+    assert f'href="#id_edit-{field}"' in html and says in html
+    assert list(series.occurrences.values_list("session_type", "meeting_link", "credit_cost")) == (
+        before
+    )
+
+
 @pytest.mark.parametrize("count", [2, 12])
 def test_the_series_page_costs_the_same_queries_at_every_size(
     client, count, django_assert_num_queries
