@@ -1,7 +1,11 @@
 """Fixtures shared by every app's tests."""
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -14,6 +18,19 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    """`clock(moment)`: from then on every `timezone.now()` (the services', the task
+    worker's, `auto_now` fields', and so `localdate()`) answers `moment`, in UTC as
+    Django's own does (so that `now().date()` would be the UTC date)."""
+
+    def set_to(moment: datetime) -> None:
+        in_utc = moment.astimezone(UTC)
+        monkeypatch.setattr(timezone, "now", lambda: in_utc)
+
+    return set_to
 
 
 class ContractClient(APIClient):

@@ -78,17 +78,6 @@ def rule_days(first: date, count: int) -> list[date]:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    """`clock(moment)`: every `timezone.now()` answers `moment` (in UTC, as Django's does)."""
-
-    def set_to(moment: datetime) -> None:
-        in_utc = moment.astimezone(UTC)
-        monkeypatch.setattr(timezone, "now", lambda: in_utc)
-
-    return set_to
-
-
-@pytest.fixture
 def another_writer_first(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[], None]], None]:
     """`another_writer_first(write)`: `write()` runs after a scoped change read its
     occurrences and before it locks them, as another request committing in between

@@ -18,8 +18,7 @@ was reverted:
   the other, as intended: the lock set and the promotion both refuse a started session).
 """
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,17 +38,6 @@ pytestmark = pytest.mark.django_db
 BOOKINGS = "/api/v1/bookings/"
 MICROSECOND = timedelta(microseconds=1)
 DAY = timedelta(hours=24)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    """`clock(moment)`: every `timezone.now()` answers `moment` (in UTC, as Django's does)."""
-
-    def set_to(moment: datetime) -> None:
-        in_utc = moment.astimezone(UTC)
-        monkeypatch.setattr(timezone, "now", lambda: in_utc)
-
-    return set_to
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import socket
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from django.core import mail
-from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
@@ -44,17 +42,6 @@ def run_tasks(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
         return worker._run_tasks
 
     return run
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    """`clock(moment)`: from now on every `timezone.now()` (the services', the
-    worker's, auto_now fields') answers `moment`."""
-
-    def set_to(moment: datetime) -> None:
-        monkeypatch.setattr(timezone, "now", lambda: moment)
-
-    return set_to
 
 
 @pytest.fixture

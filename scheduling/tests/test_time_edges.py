@@ -15,7 +15,6 @@ it failed, and the plant was reverted:
 - `active_on(timezone.now().date())` in scheduling.services: the LA qualification test fails;
 """
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -37,18 +36,6 @@ pytestmark = pytest.mark.django_db
 
 LIST = "/api/v1/sessions/"
 FIRST_DAY, LAST_DAY = date(2031, 3, 3), date(2031, 6, 30)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    """`clock(moment)`: every `timezone.now()` (and so `localdate()`) answers `moment`,
-    in UTC as Django's own does (so that `now().date()` would be the UTC date)."""
-
-    def set_to(moment: datetime) -> None:
-        in_utc = moment.astimezone(UTC)
-        monkeypatch.setattr(timezone, "now", lambda: in_utc)
-
-    return set_to
 
 
 @pytest.fixture
