@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from accounts.tests.factories import StaffFactory
-from notifications.tests.conftest import clock, run_tasks  # noqa: F401 (fixtures)
+from notifications.tests.conftest import run_tasks  # noqa: F401 (a fixture)
 
 
 @dataclass
