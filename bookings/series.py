@@ -178,15 +178,7 @@ def _split(series: SessionSeries, occurrence: Session) -> SessionSeries:
     later.first_date = pivot
     later.skipped_dates = [day for day in series.skipped_dates if day >= pivot.isoformat()]
     if series.count is not None:
-        rule_dates = occurrence_dates(
-            weekdays=series.weekdays,
-            first_date=series.first_date,
-            until_date=None,  # a rule has a count or an end date, never both
-            count=series.count,
-            skipped_dates={date.fromisoformat(day) for day in series.skipped_dates},
-            limit=settings.SERIES_MAX_OCCURRENCES,
-        )
-        earlier = sum(1 for day in rule_dates if day < pivot)
+        earlier = _counted_before(series, pivot)
         later.count = max(series.count - earlier, 1)
         series.count = max(earlier, 1)
     else:
@@ -196,6 +188,20 @@ def _split(series: SessionSeries, occurrence: Session) -> SessionSeries:
     series.save(update_fields=["count", "until_date", "skipped_dates", "updated_at"])
     series.occurrences.filter(date_start__gte=occurrence.date_start).update(series=later)
     return later
+
+
+def _counted_before(series: SessionSeries, pivot: date) -> int:
+    """How many dates of a counted rule fall before `pivot`: what its count has used up
+    there (the split and the new rule from `pivot` both start from what is left)."""
+    dates = occurrence_dates(
+        weekdays=series.weekdays,
+        first_date=series.first_date,
+        until_date=pivot - timedelta(days=1),
+        count=series.count,
+        skipped_dates={date.fromisoformat(day) for day in series.skipped_dates},
+        limit=settings.SERIES_MAX_OCCURRENCES,
+    )
+    return len(dates)
 
 
 def series_cancel(
@@ -423,15 +429,7 @@ def _rest_rule(
         **template_values(series),
     )
     if series.count is not None:
-        earlier = occurrence_dates(
-            weekdays=series.weekdays,
-            first_date=series.first_date,
-            until_date=pivot - timedelta(days=1),
-            count=series.count,
-            skipped_dates=set(skipped),
-            limit=settings.SERIES_MAX_OCCURRENCES,
-        )
-        rest.count = max(series.count - len(earlier), 1)
+        rest.count = max(series.count - _counted_before(series, pivot), 1)
     for name, value in rule.items():
         setattr(rest, name, value)
     # One end only: the one sent replaces the other.
