@@ -24,7 +24,13 @@ from bookings.series import (
 from config.fields import StrictModelSerializer, StrictPrimaryKeyRelatedField
 from config.spectacular import error_response, error_responses
 from scheduling.models import Session, SessionSeries, Specialization
-from scheduling.series import SERIES_FIELDS, TEMPLATE_FIELDS, series_create, series_plan
+from scheduling.series import (
+    SERIES_FIELDS,
+    TEMPLATE_FIELDS,
+    series_create,
+    series_plan,
+    series_with_occurrences,
+)
 
 from .serializers import ConflictingSessionSerializer
 
@@ -233,12 +239,9 @@ class SeriesViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[SessionSeries]:
-        # Two statements a page: the series, and their occurrences in date order.
-        return (
-            SessionSeries.objects.select_related("semester", "target_specialization")
-            .prefetch_related("occurrences")
-            .order_by("-first_date", "-pk")
-        )
+        # Two statements a page: the series, and their occurrences in date order. The
+        # semester too: the scoped changes check who manages it.
+        return series_with_occurrences().select_related("semester").order_by("-first_date", "-pk")
 
     def _represent(self, series: SessionSeries) -> dict[str, Any]:
         return SeriesSerializer(self.get_queryset().get(pk=series.pk)).data
