@@ -23,7 +23,7 @@ from bookings.services import book_session, session_update
 from scheduling.models import Session, SessionSeries
 from scheduling.recurrence import local_start
 from scheduling.tests.factories import SemesterFactory, SessionFactory, SpecializationFactory
-from scheduling.tests.series_world import started, weekly
+from scheduling.tests.series_world import occurrences_of, started, weekly
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +41,6 @@ def series_from_monday(**fields) -> SessionSeries:
     date below is that Monday plus a known number of days."""
     semester = SemesterFactory()
     return weekly(semester, semester.master_instructor, first_date=next_monday(), **fields)
-
-
-def occurrences_of(series: SessionSeries) -> list[Session]:
-    return list(series.occurrences.order_by("date_start"))
 
 
 def patch(token_client, series: SessionSeries, **fields):

@@ -21,7 +21,7 @@ from bookings.services import book_session, cancel_booking, session_update
 from scheduling.models import Session, SessionSeries
 from scheduling.recurrence import occurrence_dates
 from scheduling.tests.factories import SemesterFactory, SessionFactory
-from scheduling.tests.series_world import weekly
+from scheduling.tests.series_world import occurrences_of, weekly
 
 pytestmark = pytest.mark.django_db
 
@@ -45,10 +45,6 @@ def logged(client, verb: str) -> dict:
     """The data of the one `verb` activity, read as staff read the log."""
     (entry,) = client.get("/api/v1/activity/", {"verb": verb}).json()["results"]
     return entry["data"]
-
-
-def occurrences_of(series: SessionSeries) -> list[Session]:
-    return list(series.occurrences.order_by("date_start"))
 
 
 def day_of(session: Session) -> str:

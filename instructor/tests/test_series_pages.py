@@ -17,6 +17,7 @@ from instructor.tests.test_pages import login, messages_of
 from scheduling.models import Session, SessionSeries
 from scheduling.tests import series_world
 from scheduling.tests.factories import SemesterFactory, SessionFactory
+from scheduling.tests.series_world import occurrences_of
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +39,6 @@ def url(name, series):
 @pytest.fixture
 def series():
     return weekly(SemesterFactory(location="Court 3"))
-
-
-def occurrences_of(series):
-    return list(series.occurrences.order_by("date_start"))
 
 
 def test_a_session_of_a_series_links_to_the_series_page(client, series):

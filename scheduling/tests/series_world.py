@@ -1,12 +1,14 @@
-"""The series the series tests start from, and moving an occurrence into the past."""
+"""The series the series tests start from, their occurrences, the semesters they are
+copied between, and moving an occurrence into the past."""
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 from django.utils import timezone
 
 from accounts.models import User
 from scheduling.models import Semester, Session, SessionSeries
 from scheduling.series import series_create
+from scheduling.tests.factories import SemesterFactory
 
 
 def weekly(semester: Semester, by: User, **fields) -> SessionSeries:
@@ -37,3 +39,15 @@ def started(session: Session, days_ago: int) -> Session:
     )
     session.refresh_from_db()
     return session
+
+
+def occurrences_of(series: SessionSeries) -> list[Session]:
+    """A series' occurrences in date order."""
+    return list(series.occurrences.order_by("date_start"))
+
+
+def term(start: date, weeks: int = 6, **fields) -> Semester:
+    """A semester of `weeks` whole weeks from `start`."""
+    return SemesterFactory(
+        start_date=start, end_date=start + timedelta(weeks=weeks, days=-1), **fields
+    )

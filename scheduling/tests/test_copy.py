@@ -12,17 +12,12 @@ from accounts.tests.factories import InstructorFactory, StaffFactory
 from activity.models import Activity
 from scheduling.models import Session, SessionSeries
 from scheduling.series import semester_copy, semester_copy_plan, series_create
-from scheduling.tests.factories import GroupFactory, SemesterFactory, SessionFactory
+from scheduling.tests.factories import GroupFactory, SessionFactory
+from scheduling.tests.series_world import term
 
 pytestmark = pytest.mark.django_db
 
 TUESDAY, THURSDAY = 2, 4
-
-
-def term(start: date, weeks: int = 6, **fields):
-    return SemesterFactory(
-        start_date=start, end_date=start + timedelta(weeks=weeks, days=-1), **fields
-    )
 
 
 def twice_weekly(semester, **fields) -> SessionSeries:

@@ -5,7 +5,7 @@ copies, what the copy records and the statements it costs. Through
 `/api/v1/semesters/<id>/copy-series/`; the service directly only for what the API's
 own checks never let through."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -20,22 +20,16 @@ from scheduling.series import semester_copy_plan, series_create
 from scheduling.tests.factories import (
     GroupFactory,
     QualificationFactory,
-    SemesterFactory,
     SessionFactory,
     SpecializationFactory,
 )
+from scheduling.tests.series_world import term
 
 pytestmark = pytest.mark.django_db
 
 TUESDAY, THURSDAY = 2, 4
 # Autumn 2027 (from Monday 4 October) into spring 2028 (from Monday 21 February): 20 weeks.
 AUTUMN, SPRING, WEEKS = date(2027, 10, 4), date(2028, 2, 21), 20
-
-
-def term(start: date, weeks: int = 6, **fields):
-    return SemesterFactory(
-        start_date=start, end_date=start + timedelta(weeks=weeks, days=-1), **fields
-    )
 
 
 def weekly(
