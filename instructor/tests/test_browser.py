@@ -5,11 +5,8 @@ datetime-local inputs, the forms posting with their CSRF tokens, and how the
 pages look (screenshots under test-artifacts/, and the README's picture).
 """
 
-import os
 import re
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -17,14 +14,13 @@ from django.utils import timezone
 from accounts.tests.factories import DEFAULT_PASSWORD, StudentFactory
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory
+from config.tests.readme_screenshots import keep_for_readme
 from engagement.models import Attendance
 from engagement.tests.factories import AttendanceFactory, FeedbackFactory
 from scheduling.models import Session
 from scheduling.tests.factories import PastSessionFactory, SemesterFactory, SessionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "sessions.png"
 
 
 def expect():
@@ -210,9 +206,7 @@ def test_the_sessions_page_on_a_laptop_and_a_tablet(page, artifacts):
     expect()(past_row.locator("td.num").nth(1)).to_have_text("2")  # attended
     expect()(past_row.locator("td.num").nth(2)).to_have_text("★ 4.5")
     page.screenshot(path=str(artifacts / "sessions.png"), full_page=True)
-    if not README_SCREENSHOT.exists() or os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(artifacts / "sessions.png", README_SCREENSHOT)
+    keep_for_readme(artifacts / "sessions.png", "sessions.png")
 
     page.set_viewport_size({"width": 820, "height": 1180})
     page.goto("/sessions/")

@@ -2,8 +2,6 @@
 the preview refreshes as the rule changes (the form's script fetching the fragment),
 the page stays axe-core clean and 390 px wide, and "Create session" makes the series."""
 
-import os
-import shutil
 from datetime import time, timedelta
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.tests.factories import DEFAULT_PASSWORD
+from config.tests.readme_screenshots import keep_for_readme
 from scheduling.models import SessionSeries
 from scheduling.tests.factories import SemesterFactory
 
@@ -18,7 +17,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = (Path(__file__).parents[2] / "student" / "tests" / "vendor" / "axe.min.js").read_text()
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-README_SCREENSHOT = Path(__file__).parents[2] / "docs" / "screenshots" / "series.png"
 
 
 @pytest.fixture
@@ -107,8 +105,7 @@ def test_the_series_page_cancels_with_a_confirmation_on_a_phone(phone, artifacts
     page.goto(f"/sessions/{first.pk}/")
     page.click("text=Series: 6 sessions")
     check_page(page, "series-page", artifacts)
-    if not README_SCREENSHOT.exists() or os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        shutil.copyfile(artifacts / "instructor-series-page.png", README_SCREENSHOT)
+    keep_for_readme(artifacts / "instructor-series-page.png", "series.png")
 
     page.click("#series-cancel-form button[type=submit]")  # no session chosen
     expect(page.locator("#error-summary")).to_contain_text("Choose the session")

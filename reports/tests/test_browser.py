@@ -2,18 +2,15 @@
 violation, the print stylesheet hides the navigation, the charts fit a phone; and the
 README's pictures (docs/screenshots/register.png, dashboard.png)."""
 
-from pathlib import Path
-
 import pytest
 
 from accounts.tests.factories import DEFAULT_PASSWORD
+from config.tests.readme_screenshots import keep_for_readme
 from instructor.tests.conftest import artifacts, chromium, page  # noqa: F401 (fixtures)
 
 from .world import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def test_register_and_dashboard_in_a_browser(page, artifacts):  # noqa: F811
@@ -35,7 +32,8 @@ def test_register_and_dashboard_in_a_browser(page, artifacts):  # noqa: F811
     page.click("text=Attendance register")
     assert page.locator("table#register tbody tr").count() == 3
     assert page.locator("tr.flagged").count() == 2
-    page.screenshot(path=str(SCREENSHOTS / "register.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "register.png"), full_page=True)
+    keep_for_readme(artifacts / "register.png", "register.png")
     page.emulate_media(media="print")
     assert not page.locator("header.topbar").is_visible()
     assert not page.locator("text=Download CSV").is_visible()
@@ -43,7 +41,8 @@ def test_register_and_dashboard_in_a_browser(page, artifacts):  # noqa: F811
 
     page.click("text=Dashboard")
     assert page.locator("svg.chart-svg").count() == 4
-    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
+    keep_for_readme(artifacts / "dashboard.png", "dashboard.png")
     # A phone: the charts scale down with their viewBox, within the screen's width.
     page.set_viewport_size({"width": 390, "height": 844})
     width = page.locator("svg.chart-svg").first.bounding_box()["width"]

@@ -7,8 +7,6 @@ sideways scrolling and zero axe-core violations (WCAG 2.x A and AA, colour contr
 included). Another races two browsers for the last seat.
 """
 
-import os
-import shutil
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +19,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD, StudentFactory
 from bookings.models import Booking, CreditTransaction
 from bookings.services import book_session, cancel_booking
 from bookings.tests.factories import BookingFactory, CreditGrantFactory
+from config.tests.readme_screenshots import keep_for_readme
 from engagement.models import Feedback
 from engagement.tests.factories import AttendanceFactory, ProjectSessionFactory
 from scheduling.models import Session
@@ -32,7 +31,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # The phone's pages that the README shows.
 README_PAGES = ("schedule", "session", "bookings", "attendance")
 
@@ -66,9 +64,7 @@ def check_page(page, name: str, artifacts: Path) -> None:
     shot = artifacts / f"student-{name}-{size}.png"
     page.screenshot(path=str(shot), full_page=True)
     if size == "phone" and name in README_PAGES:
-        readme_copy = SCREENSHOTS / f"student-{name}.png"
-        if not readme_copy.exists() or os.environ.get("UPDATE_SCREENSHOTS") == "1":
-            shutil.copyfile(shot, readme_copy)
+        keep_for_readme(shot, f"student-{name}.png")
     assert problems == [], f"{name}: {problems}"
 
 
